@@ -1,0 +1,44 @@
+# DataMCP task runner. `make run` and `make test` are the README's two commands; both bootstrap first.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv/bin
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: bootstrap run test lint typecheck pytest fast lock tools clean-tools bench
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+## The main job on embedded defaults (local file backend, SQLite audit log, simulated cloud).
+run: bootstrap
+	$(VENV)/datamcp doctor
+
+## The whole suite: lint, type check, every test (including the slow ones that run the real CLI).
+test: bootstrap lint typecheck pytest
+
+lint:
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+typecheck:
+	$(VENV)/mypy
+
+pytest:
+	$(VENV)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+## The fast set only (no real CLI runs): seconds, for the edit-test loop.
+fast: bootstrap
+	$(VENV)/pytest -m "not slow" $(PYTEST_ARGS)
+
+## Re-resolve requirements/lock.txt from requirements/*.in (needs registry access).
+lock:
+	$(VENV)/uv pip compile --python-version 3.11 --generate-hashes --no-header --annotation-style line \
+	  requirements/dev.in -o requirements/lock.txt
+	$(VENV)/uv pip compile --python-version 3.11 --generate-hashes --no-header --annotation-style line \
+	  requirements/bootstrap.in -o requirements/bootstrap.txt
+
+tools:
+	@scripts/build-go-tools.sh
+
+clean-tools:
+	rm -rf .tools

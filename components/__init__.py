@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources for DataMCP: one module per concept, knowing only Pulumi providers."""

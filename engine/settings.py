@@ -1,0 +1,153 @@
+"""Settings read once from `DATAMCP_*` variables, with embedded defaults for a checkout (no cloud)."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.errors import SettingsError
+
+# Used only with a local file backend, where state never leaves the machine. It is not a secret and
+# must never protect a shared backend: settings refuse it with any other backend.
+DEV_PASSPHRASE = "datamcp-dev-only-passphrase-not-a-secret"  # noqa: S105
+
+BACKEND_SCHEMES = ("file", "s3", "gs", "azblob", "https")
+AUDIT_SCHEMES = ("sqlite", "dynamodb")
+SECRETS_PROVIDER_PREFIXES = ("awskms://", "gcpkms://", "azurekeyvault://", "hashivault://")
+_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+
+
+def default_project_root() -> Path:
+    """The checkout holding Pulumi.yaml: the parent of this package when installed editable, else the cwd."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "Pulumi.yaml").is_file() else Path.cwd()
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """Everything the engine needs from its environment. Empty fields are derived from `state_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="DATAMCP_", extra="ignore", validate_default=True)
+
+    project_root: Path = Field(default_factory=default_project_root)
+    state_dir: Path | None = Field(default=None, description="Local state: file backend, audit DB, PULUMI_HOME.")
+    backend_url: str | None = Field(default=None, description="Pulumi state backend: file://, s3://, gs://, ...")
+    audit_url: str | None = Field(default=None, description="Audit store: sqlite:///path or dynamodb://table?region=")
+    secrets_provider: str = Field(default="passphrase", description="passphrase, awskms://, gcpkms://, ...")
+    config_passphrase: SecretStr | None = Field(default=None, description="Passphrase for the passphrase provider.")
+    pulumi_home: Path | None = None
+    tools_dir: Path | None = Field(default=None, description="Where the built pulumi/helm/actionlint live.")
+    default_user: str = Field(default_factory=_default_user)
+    sandbox: bool | None = Field(default=None, description="Run against the simulated cloud (default: local backend).")
+
+    @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("backend_url")
+    @classmethod
+    def _backend(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in BACKEND_SCHEMES:
+            raise ValueError(f"backend_url must start with one of {', '.join(s + '://' for s in BACKEND_SCHEMES)}")
+        if parsed.scheme == "file" and (parsed.netloc not in ("", "localhost") or not parsed.path.startswith("/")):
+            raise ValueError("a file:// backend_url needs an absolute path, e.g. file:///srv/pulumi-state")
+        if parsed.scheme in ("s3", "gs", "azblob") and not parsed.netloc:
+            raise ValueError(f"a {parsed.scheme}:// backend_url needs a bucket name")
+        return value
+
+    @field_validator("audit_url")
+    @classmethod
+    def _audit(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in AUDIT_SCHEMES:
+            raise ValueError("audit_url must be sqlite:///ABSOLUTE/PATH or dynamodb://TABLE?region=REGION")
+        if parsed.scheme == "sqlite" and not parsed.path.startswith("/"):
+            raise ValueError("a sqlite audit_url needs an absolute path: sqlite:///ABSOLUTE/PATH")
+        if parsed.scheme == "dynamodb" and not parsed.netloc:
+            raise ValueError("a dynamodb audit_url needs a table name: dynamodb://TABLE?region=REGION")
+        return value
+
+    @field_validator("secrets_provider")
+    @classmethod
+    def _secrets_provider(cls, value: str) -> str:
+        if value in ("passphrase", "default") or value.startswith(SECRETS_PROVIDER_PREFIXES):
+            return value
+        raise ValueError(
+            "secrets_provider must be 'passphrase', 'default' or a awskms://, gcpkms://, "
+            "azurekeyvault:// or hashivault:// key URL"
+        )
+
+    @field_validator("default_user")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        if not _USER_RE.match(value):
+            raise ValueError("default_user may hold letters, digits and . _ @ + - (1 to 128 characters)")
+        return value
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        if self.state_dir is None:
+            self.state_dir = self.project_root / ".state"
+        if self.backend_url is None:
+            self.backend_url = (self.state_dir / "backend").as_uri()
+        if self.audit_url is None:
+            self.audit_url = "sqlite:///" + str(self.state_dir / "audit.db").lstrip("/")
+        if self.pulumi_home is None:
+            self.pulumi_home = self.state_dir / "pulumi-home"
+        if self.tools_dir is None:
+            self.tools_dir = self.project_root / ".tools" / "bin"
+        local = self.backend_url.startswith("file://")
+        if self.secrets_provider == "passphrase":
+            if self.config_passphrase is None:
+                if not local:
+                    raise ValueError(
+                        "DATAMCP_BACKEND_URL is shared: set DATAMCP_CONFIG_PASSPHRASE or a KMS DATAMCP_SECRETS_PROVIDER"
+                    )
+                self.config_passphrase = SecretStr(DEV_PASSPHRASE)
+            elif self.config_passphrase.get_secret_value() == DEV_PASSPHRASE and not local:
+                raise ValueError(
+                    "DATAMCP_CONFIG_PASSPHRASE: the dev-only passphrase may only protect a file:// backend"
+                )
+        if self.sandbox is None:
+            self.sandbox = local
+        return self
+
+    @property
+    def is_local_backend(self) -> bool:
+        return str(self.backend_url).startswith("file://")
+
+    @property
+    def backend_path(self) -> Path | None:
+        """The directory of a file:// backend, or None for a remote one."""
+        return Path(urlparse(str(self.backend_url)).path) if self.is_local_backend else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (plus explicit overrides), turning validation errors into one typed error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            (f"DATAMCP_{'_'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
+            + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

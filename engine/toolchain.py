@@ -1,0 +1,96 @@
+"""Where the pulumi CLI and other tools are, and the environment every pulumi subprocess gets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ToolchainError
+from engine.settings import Settings
+
+PULUMI_VERSION = "3.259.0"
+HELM_VERSION = "3.22.0"
+ACTIONLINT_VERSION = "1.7.12"
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    path: Path | None
+    version: str | None
+
+
+def tool_search_path(settings: Settings, path: str | None = None) -> str:
+    """PATH with the project's tools directory first, so a built tool wins over an ambient one."""
+    rest = os.environ.get("PATH", "") if path is None else path
+    return os.pathsep.join(p for p in (str(settings.tools_dir), rest) if p)
+
+
+def find_tool(settings: Settings, name: str, path: str | None = None) -> Path | None:
+    found = shutil.which(name, path=tool_search_path(settings, path))
+    return Path(found) if found else None
+
+
+_VERSION_ARGS = {
+    "pulumi": ["version"],
+    "helm": ["version", "--template", "{{.Version}}"],
+    "actionlint": ["-version"],
+}
+
+
+def tool_version(name: str, binary: Path) -> str | None:
+    """The version a tool reports, without a leading 'v', or None when it cannot run."""
+    try:
+        out = subprocess.run(
+            [str(binary), *_VERSION_ARGS.get(name, ["--version"])],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    first = out.strip().splitlines()[0] if out.strip() else ""
+    return first.removeprefix("v") or None
+
+
+def locate(settings: Settings, name: str, path: str | None = None) -> Tool:
+    binary = find_tool(settings, name, path)
+    return Tool(name, binary, tool_version(name, binary) if binary else None)
+
+
+def require_pulumi(settings: Settings) -> Path:
+    """The pulumi binary of the pinned version, or a ToolchainError that says how to get it."""
+    tool = locate(settings, "pulumi")
+    if tool.path is None:
+        raise ToolchainError("the pulumi CLI was not found; run `make bootstrap` to build it into .tools/bin")
+    if tool.version != PULUMI_VERSION:
+        raise ToolchainError(
+            f"pulumi at {tool.path} is version {tool.version!r}, DataMCP needs {PULUMI_VERSION}; run `make bootstrap`"
+        )
+    return tool.path
+
+
+def pulumi_env(settings: Settings) -> dict[str, str]:
+    """Variables for every pulumi subprocess: offline, project-local home, no update checks or plugin downloads."""
+    env = {
+        "PULUMI_BACKEND_URL": str(settings.backend_url),
+        "PULUMI_HOME": str(settings.pulumi_home),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+    if settings.secrets_provider == "passphrase" and settings.config_passphrase is not None:
+        env["PULUMI_CONFIG_PASSPHRASE"] = settings.config_passphrase.get_secret_value()
+    return env
+
+
+def prepare_local_dirs(settings: Settings) -> None:
+    """Create the local backend directory and PULUMI_HOME; the file backend refuses a missing directory."""
+    assert settings.pulumi_home is not None
+    settings.pulumi_home.mkdir(parents=True, exist_ok=True)
+    if settings.backend_path is not None:
+        settings.backend_path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,42 @@
+"""The one place that builds Pulumi Automation API stack handles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pulumi import automation as auto
+from semver import VersionInfo
+
+from engine.settings import Settings
+from engine.toolchain import PULUMI_VERSION, prepare_local_dirs, pulumi_env, require_pulumi
+
+
+def pulumi_command(settings: Settings) -> auto.PulumiCommand:
+    """The pinned pulumi CLI; the SDK's version check stays on (a wrong CLI fails here, not mid-update)."""
+    binary = require_pulumi(settings)
+    return auto.PulumiCommand(root=str(binary.parent.parent), version=VersionInfo.parse(PULUMI_VERSION))
+
+
+def stack_handle(
+    settings: Settings,
+    *,
+    project: str,
+    stack: str,
+    program: auto.PulumiFn,
+    work_dir: Path | None = None,
+) -> auto.Stack:
+    """Create or select `stack` of `project` running the inline `program` with the offline CLI environment.
+
+    `work_dir` is where Pulumi reads `Pulumi.<stack>.yaml`; without one the SDK uses a temporary directory.
+    """
+    prepare_local_dirs(settings)
+    # "default" means Pulumi Cloud's own secrets manager: the CLI picks it when none is given.
+    secrets_provider = None if settings.secrets_provider == "default" else settings.secrets_provider
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir) if work_dir else None,
+        pulumi_home=str(settings.pulumi_home),
+        env_vars=pulumi_env(settings),
+        secrets_provider=secrets_provider,
+        pulumi_command=pulumi_command(settings),
+    )
+    return auto.create_or_select_stack(stack_name=stack, project_name=project, program=program, opts=opts)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Build the Go tools DataMCP needs (pulumi, helm, actionlint) from the Go module proxy into .tools/bin.
+# Each tool has a wrapper module under scripts/gotools/<name>/ whose go.mod/go.sum pin it. A tool is rebuilt only
+# when its wrapper module or build flags change (a stamp records their digest), or when it is missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin="$root/.tools/bin"
+stamps="$root/.tools/stamps"
+mkdir -p "$bin" "$stamps"
+
+# name | package | version | ldflags
+tools=(
+  "pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|v3.259.0|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
+  "helm|helm.sh/helm/v3/cmd/helm|v3.22.0|-X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  "actionlint|github.com/rhysd/actionlint/cmd/actionlint|v1.7.12|-X github.com/rhysd/actionlint.version=v1.7.12"
+)
+
+# version_of NAME BINARY: the version string the binary reports, or nothing.
+version_of() {
+  case "$1" in
+    pulumi) PULUMI_SKIP_UPDATE_CHECK=true "$2" version 2>/dev/null | head -n1 ;;
+    helm) "$2" version --template '{{.Version}}' 2>/dev/null ;;
+    actionlint) "$2" -version 2>/dev/null | head -n1 ;;
+  esac
+}
+
+only=("$@")
+for entry in "${tools[@]}"; do
+  IFS='|' read -r name pkg version ldflags <<<"$entry"
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then
+    continue
+  fi
+  moddir="$root/scripts/gotools/$name"
+  digest=$(cat "$moddir/go.mod" "$moddir/go.sum" <(echo "$pkg $version $ldflags") | sha256sum | cut -d' ' -f1)
+  target="$bin/$name"
+  if [ -x "$target" ] && [ "$(cat "$stamps/$name" 2>/dev/null)" = "$digest" ]; then
+    echo "tools: $name $version up to date"
+    continue
+  fi
+  # A matching binary already on PATH (outside .tools) is reused instead of rebuilt.
+  ambient=$(PATH=$(echo "$PATH" | tr ':' '\n' | grep -vxF "$bin" | paste -sd:) command -v "$name" || true)
+  if [ -n "$ambient" ] && [ "$(version_of "$name" "$ambient")" = "$version" ]; then
+    ln -sf "$ambient" "$target"
+    echo "$digest" >"$stamps/$name"
+    echo "tools: $name $version found on PATH, linked"
+    continue
+  fi
+  echo "tools: building $name $version (first time only; pulumi takes several minutes on 2 cores)"
+  start=$(date +%s)
+  rm -f "$target"
+  (cd "$moddir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-s -w $ldflags" -o "$target.tmp" "$pkg")
+  mv "$target.tmp" "$target"
+  got=$(version_of "$name" "$target")
+  if [ "$got" != "$version" ]; then
+    echo "tools: $name reports version '$got', expected '$version'" >&2
+    exit 1
+  fi
+  echo "$digest" >"$stamps/$name"
+  echo "tools: built $name $version in $(($(date +%s) - start))s"
+done

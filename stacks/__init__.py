@@ -1,0 +1,1 @@
+"""Stack programs composed from components, with typed configuration per stack."""

@@ -1,0 +1,26 @@
+"""Fixtures shared by the whole suite: isolated settings on a temporary state directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.settings import Settings, default_project_root
+
+PROJECT_ROOT = default_project_root()
+
+
+@pytest.fixture(autouse=True)
+def _clean_datamcp_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own DATAMCP_* or PULUMI_* variables."""
+    for name in list(os.environ):
+        if name.startswith(("DATAMCP_", "PULUMI_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Embedded defaults on a private state directory (file backend, SQLite audit), using the project's tools."""
+    return Settings(project_root=PROJECT_ROOT, state_dir=tmp_path / "state")

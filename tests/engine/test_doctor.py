@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.doctor import run_checks
+from engine.settings import Settings
+from engine.toolchain import PULUMI_VERSION
+
+
+def _by_name(report_checks: list) -> dict:  # type: ignore[type-arg]
+    return {c.name: c for c in report_checks}
+
+
+def test_all_pieces_present_after_bootstrap(settings: Settings) -> None:
+    report = run_checks(settings)
+    checks = _by_name(report.checks)
+    assert report.ok, [c for c in report.checks if c.required and not c.ok]
+    assert checks["pulumi"].detail.startswith(f"{PULUMI_VERSION} at ")
+    assert checks["python:pulumi"].detail == PULUMI_VERSION
+    assert checks["backend"].ok
+    assert checks["audit"].ok
+
+
+def test_missing_tool_is_reported_and_fails(tmp_path: Path) -> None:
+    # A tools dir with only helm and a PATH with nothing else: pulumi and actionlint are missing.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    helm = shutil.which("helm", path=str(Path(__file__).resolve().parents[2] / ".tools" / "bin"))
+    assert helm, "helm must be built by `make bootstrap`"
+    (tools / "helm").symlink_to(helm)
+    s = Settings(project_root=tmp_path, tools_dir=tools)
+    report = run_checks(s, path=str(Path(sys.executable).parent))
+    checks = _by_name(report.checks)
+    assert not report.ok
+    assert not checks["pulumi"].ok
+    assert "not found" in checks["pulumi"].detail
+    assert not checks["actionlint"].ok
+    assert checks["helm"].ok
+
+
+def test_wrong_tool_version_is_reported(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    fake = tools / "pulumi"
+    fake.write_text("#!/bin/sh\necho v3.1.0\n")
+    fake.chmod(0o755)
+    report = run_checks(Settings(project_root=tmp_path, tools_dir=tools), path="")
+    pulumi = _by_name(report.checks)["pulumi"]
+    assert not pulumi.ok
+    assert "'3.1.0'" in pulumi.detail
+
+
+def test_unwritable_backend_fails(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    s = Settings(project_root=tmp_path, backend_url=(blocker / "backend").as_uri())
+    backend = _by_name(run_checks(s).checks)["backend"]
+    assert not backend.ok
+    assert "not writable" in backend.detail
+
+
+def test_cli_doctor_exit_code_follows_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATAMCP_STATE_DIR", str(tmp_path / "state"))
+    assert main(["doctor"]) == 0
+    assert "all required pieces present" in capsys.readouterr().out
+    monkeypatch.setenv("DATAMCP_TOOLS_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert main(["doctor", "--json"]) == 1
+    assert '"ok": false' in capsys.readouterr().out
+
+
+def test_cli_rejects_bad_settings_with_exit_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATAMCP_BACKEND_URL", "ftp://nowhere")
+    assert main(["doctor"]) == 3
+    assert "DATAMCP_BACKEND_URL" in capsys.readouterr().err
+
+
+def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == "datamcp 0.1.0"
