@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from engine.mocks import ProgramRun, run_program
 from engine.settings import Settings, default_project_root
 
 PROJECT_ROOT = default_project_root()
@@ -24,3 +26,12 @@ def _clean_datamcp_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def settings(tmp_path: Path) -> Settings:
     """Embedded defaults on a private state directory (file backend, SQLite audit), using the project's tools."""
     return Settings(project_root=PROJECT_ROOT, state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def mock_run() -> Callable[..., ProgramRun]:
+    """Run a Pulumi program under the recording mocks (no CLI, no credentials) and return what it registered.
+
+    Invokes are answered by the simulated cloud (zones, caller identity, region, GCP client config).
+    """
+    return run_program

@@ -1,0 +1,22 @@
+"""AWS components: network, EKS cluster, S3 storage, the ops-log table and the state backend."""
+
+from components.aws.eks import EksCluster, EksClusterArgs, NodeGroupSpec
+from components.aws.network import Network, NetworkArgs
+from components.aws.opslog import OpsLogTable, OpsLogTableArgs
+from components.aws.state_backend import StateBackend, StateBackendArgs
+from components.aws.storage import LifecycleRule, Storage, StorageArgs
+
+__all__ = [
+    "EksCluster",
+    "EksClusterArgs",
+    "LifecycleRule",
+    "Network",
+    "NetworkArgs",
+    "NodeGroupSpec",
+    "OpsLogTable",
+    "OpsLogTableArgs",
+    "StateBackend",
+    "StateBackendArgs",
+    "Storage",
+    "StorageArgs",
+]

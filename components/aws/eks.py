@@ -1,0 +1,251 @@
+"""An EKS cluster in private subnets: least-privilege roles, KMS envelope encryption, logging, IRSA, node groups."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from components.aws.iam import assume_role_policy, managed
+from components.base import ComponentArgs, child
+from components.naming import physical_name
+
+CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+ALL_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+_IAM_INVALID = r"[^\w+=,.@-]"
+
+
+class NodeGroupSpec(BaseModel):
+    """One managed node group: instance types and scaling bounds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    instance_types: list[str] = Field(default_factory=lambda: ["t3.large"], min_length=1)
+    min_size: int = Field(1, ge=0)
+    desired_size: int = Field(2, ge=0)
+    max_size: int = Field(3, ge=1)
+    disk_size_gb: int = Field(50, ge=20, le=16384)
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodeGroupSpec:
+        if self.min_size > self.max_size:
+            raise ValueError(f"node group {self.name!r}: min_size {self.min_size} > max_size {self.max_size}")
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"node group {self.name!r}: desired_size {self.desired_size} must be within "
+                f"[{self.min_size}, {self.max_size}]"
+            )
+        return self
+
+
+class EksClusterArgs(ComponentArgs):
+    private_subnet_ids: Any = Field(description="Subnets for the control plane ENIs and the nodes (private).")
+    cluster_name: str | None = Field(None, pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+    kubernetes_version: str = Field("1.33", pattern=r"^1\.\d{2}$")
+    public_endpoint: bool = Field(False, description="Expose the API endpoint publicly (off by default).")
+    public_access_cidrs: list[str] = Field(default_factory=list, description="Who may reach a public endpoint.")
+    node_groups: list[NodeGroupSpec] = Field(default_factory=lambda: [NodeGroupSpec(name="default")], min_length=1)
+    log_types: list[str] = Field(default_factory=lambda: list(ALL_LOG_TYPES))
+    log_retention_days: int = Field(90, ge=1)
+    kms_deletion_window_days: int = Field(30, ge=7, le=30)
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"public_access_cidrs: {cidr!r} is not a network: {exc}") from None
+        return value
+
+    @field_validator("log_types")
+    @classmethod
+    def _log_types(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - set(ALL_LOG_TYPES)
+        if unknown:
+            raise ValueError(f"unknown log types {sorted(unknown)}; choose from {list(ALL_LOG_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> EksClusterArgs:
+        if self.public_endpoint and not self.public_access_cidrs:
+            raise ValueError("public_endpoint=True needs public_access_cidrs (use 0.0.0.0/0 only on purpose)")
+        if not self.public_endpoint and self.public_access_cidrs:
+            raise ValueError("public_access_cidrs is set but public_endpoint is False")
+        names = [g.name for g in self.node_groups]
+        if len(names) != len(set(names)):
+            raise ValueError("node group names must be unique")
+        return self
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` (no static credentials inside)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    """EKS control plane, managed node groups, the IRSA OIDC provider and a secret kubeconfig."""
+
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    ca_data: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("datamcp:aws:EksCluster", name, None, opts)
+        tags = args.resource_tags()
+        cluster_name = args.cluster_name or physical_name(
+            pulumi.get_project(), pulumi.get_stack(), name, max_len=100, invalid=r"[^A-Za-z0-9_-]"
+        )
+
+        key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"EKS secrets envelope encryption for {cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.kms_deletion_window_days,
+            tags=tags,
+            opts=child(self),
+        )
+        aws.kms.Alias(
+            f"{name}-secrets-key-alias",
+            name=f"alias/{cluster_name}-secrets",
+            target_key_id=key.key_id,
+            opts=child(self),
+        )
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            name=physical_name(cluster_name, "cluster", max_len=64, invalid=_IAM_INVALID),
+            assume_role_policy=assume_role_policy("eks.amazonaws.com", tag_session=True),
+            tags=tags,
+            opts=child(self),
+        )
+        cluster_attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-cluster-{p}", role=cluster_role.name, policy_arn=managed(p), opts=child(self)
+            )
+            for p in CLUSTER_POLICIES
+        ]
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child(self),
+        )
+
+        self.cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=cluster_name,
+            role_arn=cluster_role.arn,
+            version=args.kubernetes_version,
+            vpc_config={
+                "subnet_ids": args.private_subnet_ids,
+                "endpoint_private_access": True,
+                "endpoint_public_access": args.public_endpoint,
+                **({"public_access_cidrs": args.public_access_cidrs} if args.public_endpoint else {}),
+            },
+            enabled_cluster_log_types=args.log_types,
+            encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            tags=tags,
+            opts=child(self, depends_on=[log_group, *cluster_attachments]),
+        )
+
+        self.node_role = aws.iam.Role(
+            f"{name}-node-role",
+            name=physical_name(cluster_name, "nodes", max_len=64, invalid=_IAM_INVALID),
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            tags=tags,
+            opts=child(self),
+        )
+        node_attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{p}", role=self.node_role.name, policy_arn=managed(p), opts=child(self)
+            )
+            for p in NODE_POLICIES
+        ]
+        self.node_groups = [
+            aws.eks.NodeGroup(
+                f"{name}-ng-{group.name}",
+                cluster_name=self.cluster.name,
+                node_group_name=group.name,
+                node_role_arn=self.node_role.arn,
+                subnet_ids=args.private_subnet_ids,
+                instance_types=group.instance_types,
+                capacity_type=group.capacity_type,
+                disk_size=group.disk_size_gb,
+                scaling_config={
+                    "min_size": group.min_size,
+                    "desired_size": group.desired_size,
+                    "max_size": group.max_size,
+                },
+                update_config={"max_unavailable": 1},
+                labels=group.labels,
+                tags=tags,
+                opts=child(self, depends_on=node_attachments),
+            )
+            for group in args.node_groups
+        ]
+
+        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=self.oidc_issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child(self),
+        )
+
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self.name = self.cluster.name
+        self.endpoint = self.cluster.endpoint
+        self.ca_data = self.cluster.certificate_authority.apply(lambda ca: ca.data)
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.cluster.name, self.endpoint, self.ca_data, region).apply(
+                lambda a: kubeconfig(a[0], a[1], a[2], a[3])
+            )
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "ca_data": self.ca_data,
+                "oidc_issuer": self.oidc_issuer,
+                "oidc_provider_arn": self.oidc_provider.arn,
+                "node_role_arn": self.node_role.arn,
+                "kubeconfig": self.kubeconfig,
+            }
+        )

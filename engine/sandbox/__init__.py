@@ -1,0 +1,1 @@
+"""The simulated cloud: deterministic fake outputs and invoke answers, shared by mocks and the sandbox provider."""
