@@ -12,7 +12,9 @@ mkdir -p "$bin" "$stamps"
 # name | package | version | ldflags
 tools=(
   "pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|v3.259.0|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
-  "helm|helm.sh/helm/v3/cmd/helm|v3.22.0|-X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  # helm's Makefile derives the default Kubernetes version from its client-go (v0.37 -> 1.37); without it helm
+  # template assumes v1.20 and lint checks deprecations against it.
+  "helm|helm.sh/helm/v3/cmd/helm|v3.22.0|-X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/internal/version.gitTreeState=clean -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
   "actionlint|github.com/rhysd/actionlint/cmd/actionlint|v1.7.12|-X github.com/rhysd/actionlint.version=v1.7.12"
 )
 

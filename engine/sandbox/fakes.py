@@ -225,6 +225,9 @@ def invoke(function: str, args: dict[str, Any]) -> dict[str, Any]:
         }
     if function == "gcp:organizations/getProject:getProject":
         return {"projectId": GCP_PROJECT, "number": "123456789012", "name": GCP_PROJECT, "id": GCP_PROJECT}
+    if function == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+        email = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+        return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": GCP_PROJECT, "id": email}
     if function == "gcp:compute/getZones:getZones":
         region = args.get("region") or DEFAULT_GCP_REGION
         return {"names": [f"{region}-{c}" for c in "bcd"], "id": region}

@@ -1,0 +1,139 @@
+"""Argo CD installed from its pinned Helm chart, and Argo CD `Application`s that depend on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from components.base import ComponentArgs, child
+from components.k8s.helm_release import HelmRelease, HelmReleaseArgs
+from components.k8s.values import is_pinned
+
+ARGOCD_REPOSITORY = "https://argoproj.github.io/argo-helm"
+ARGOCD_CHART_VERSION = "7.7.11"
+
+# The server stays inside the cluster: no LoadBalancer, no ingress, TLS on. Operators reach it with port-forward or
+# an ingress they add on purpose (values: server.service.type / server.ingress.enabled).
+ARGOCD_DEFAULT_VALUES: dict[str, Any] = {
+    "global": {"securityContext": {"runAsNonRoot": True}},
+    "server": {"service": {"type": "ClusterIP"}, "ingress": {"enabled": False}},
+    "configs": {"params": {"server.insecure": False}},
+    "dex": {"enabled": False},
+}
+
+
+class ArgoCdArgs(ComponentArgs):
+    provider: Any
+    namespace: str = "argocd"
+    chart_version: str = ARGOCD_CHART_VERSION
+    values: dict[str, Any] = Field(default_factory=dict)
+    expose_server: bool = Field(False, description="Allow a LoadBalancer service for the server (off by default).")
+
+    @model_validator(mode="after")
+    def _not_public(self) -> ArgoCdArgs:
+        service_type = self.values.get("server", {}).get("service", {}).get("type", "ClusterIP")
+        if service_type == "LoadBalancer" and not self.expose_server:
+            raise ValueError("server.service.type=LoadBalancer exposes Argo CD; set expose_server=True on purpose")
+        return self
+
+
+class ArgoCd(pulumi.ComponentResource):
+    """Argo CD through HelmRelease, server not exposed publicly by default."""
+
+    namespace: str
+
+    def __init__(self, name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("datamcp:k8s:ArgoCd", name, None, opts)
+        self.namespace = args.namespace
+        self.helm = HelmRelease(
+            f"{name}-helm",
+            HelmReleaseArgs(
+                provider=args.provider,
+                chart="argo-cd",
+                repository=ARGOCD_REPOSITORY,
+                version=args.chart_version,
+                release_name="argocd",
+                namespace=args.namespace,
+                default_values=ARGOCD_DEFAULT_VALUES,
+                values=args.values,
+                tags=args.tags,
+            ),
+            opts=child(self),
+        )
+        self.release = self.helm.release
+        self.register_outputs({"namespace": args.namespace, "status": self.helm.status})
+
+
+class SyncPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    automated: bool = True
+    prune: bool = True
+    self_heal: bool = True
+    options: list[str] = Field(default_factory=lambda: ["CreateNamespace=true", "ServerSideApply=true"])
+
+
+class ArgoCdAppArgs(ComponentArgs):
+    provider: Any
+    argocd: Any = Field(description="The ArgoCd component this app depends on.")
+    repo_url: str = Field(pattern=r"^(https://|oci://|git@)")
+    path: str | None = Field(None, description="A path in the Git repo (a chart or manifests).")
+    chart: str | None = Field(None, description="A chart name in a Helm repository.")
+    target_revision: str = Field(min_length=1)
+    destination_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    destination_server: str = "https://kubernetes.default.svc"
+    project: str = "default"
+    helm_values: dict[str, Any] = Field(default_factory=dict)
+    sync: SyncPolicy = Field(default_factory=SyncPolicy)
+
+    @model_validator(mode="after")
+    def _source(self) -> ArgoCdAppArgs:
+        if (self.path is None) == (self.chart is None):
+            raise ValueError("give exactly one of path (Git) or chart (Helm repository)")
+        if self.chart is not None and not is_pinned(self.target_revision):
+            raise ValueError(f"chart {self.chart!r} needs a pinned target_revision, got {self.target_revision!r}")
+        if not isinstance(self.argocd, ArgoCd):
+            raise ValueError("argocd must be the ArgoCd component the app depends on")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        source: dict[str, Any] = {"repoURL": self.repo_url, "targetRevision": self.target_revision}
+        if self.path is not None:
+            source["path"] = self.path
+        else:
+            source["chart"] = self.chart
+        if self.helm_values:
+            source["helm"] = {"valuesObject": self.helm_values}
+        sync: dict[str, Any] = {"syncOptions": list(self.sync.options)}
+        if self.sync.automated:
+            sync["automated"] = {"prune": self.sync.prune, "selfHeal": self.sync.self_heal}
+        return {
+            "project": self.project,
+            "source": source,
+            "destination": {"server": self.destination_server, "namespace": self.destination_namespace},
+            "syncPolicy": sync,
+        }
+
+
+class ArgoCdApp(pulumi.ComponentResource):
+    """An `argoproj.io/v1alpha1` Application, created after the Argo CD install it needs."""
+
+    def __init__(self, name: str, args: ArgoCdAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("datamcp:k8s:ArgoCdApp", name, None, opts)
+        self.application = k8s.apiextensions.CustomResource(
+            f"{name}-application",
+            api_version="argoproj.io/v1alpha1",
+            kind="Application",
+            metadata={
+                "name": name,
+                "namespace": args.argocd.namespace,
+                "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                "labels": {"app.kubernetes.io/managed-by": "datamcp"},
+            },
+            spec=args.spec(),
+            opts=child(self, provider=args.provider, depends_on=[args.argocd.release]),
+        )
+        self.register_outputs({"name": name, "namespace": args.argocd.namespace})
