@@ -32,6 +32,42 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _cmd_stacks(args: argparse.Namespace) -> int:
+    from stacks.registry import list_stacks
+
+    specs = list_stacks()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "cloud": s.cloud,
+                        "environment": s.environment,
+                        "description": s.description,
+                        "config_file": s.config_file,
+                    }
+                    for s in specs
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for s in specs:
+            print(f"{s.name:<10} {s.cloud:<4} {s.environment:<5} {s.description}")
+    return EXIT_OK
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from engine.render import synth_json, synth_tree
+    from engine.synth import synth
+
+    settings = load_settings()
+    result = synth(args.stack, settings.project_root, isolated=False)  # one-shot process: no worker needed
+    print(synth_json(result) if args.format == "json" else synth_tree(result))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="datamcp", description="Preview and apply infrastructure safely.")
     parser.add_argument("--version", action="version", version=f"datamcp {__version__}")
@@ -39,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check the toolchain, backend and audit store")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(func=_cmd_doctor)
+    stacks = sub.add_parser("stacks", help="list the stacks this project defines")
+    stacks.add_argument("--json", action="store_true", help="print JSON")
+    stacks.set_defaults(func=_cmd_stacks)
+    synth = sub.add_parser("synth", help="the stack's full resource graph, offline (no CLI, no credentials)")
+    synth.add_argument("stack", help="a stack name, e.g. aws-dev")
+    synth.add_argument("--format", choices=["tree", "json"], default="tree")
+    synth.set_defaults(func=_cmd_synth)
     return parser
 
 

@@ -33,3 +33,21 @@ class ToolchainError(DataMcpError):
     """A required tool (the pulumi CLI, helm, ...) is missing or has the wrong version."""
 
     code = "toolchain_error"
+
+
+class StackNotFound(InvalidInput):
+    """The stack name is not in the registry."""
+
+    code = "stack_not_found"
+
+
+class StackConfigInvalid(InvalidInput):
+    """A stack's Pulumi.<stack>.yaml holds an unknown key or an impossible value; `file` and `key` say where."""
+
+    code = "stack_config_invalid"
+
+
+class ProgramError(DataMcpError):
+    """The stack program itself failed (a bug, or a provider invoke that failed)."""
+
+    code = "program_error"

@@ -56,14 +56,22 @@ class Registration:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, overrides: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+        computed: bool = True,
+    ) -> None:
         self.overrides = dict(overrides or {})
+        self.computed = computed
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return None, {}
         inputs = _walk(args.inputs, mask=False)
+        if not self.computed:
+            # As in a real preview: only inputs are known; ids and computed outputs stay unknown.
+            return None, inputs
         return fakes.resource_outputs(args.typ, args.name, inputs)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -169,16 +177,20 @@ def run_program(
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
     preview: bool = False,
+    computed: bool = True,
     invoke_overrides: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
 ) -> ProgramRun:
-    """Run `program` under mocks and return every registration; a failing program raises ProgramFailed."""
+    """Run `program` under mocks and return every registration; a failing program raises ProgramFailed.
+
+    With `preview=True, computed=False` it behaves like a real preview: computed outputs are unknown.
+    """
     # Pulumi's runtime keeps state bound to the loop it first ran on, and a caller's asyncio.run() leaves none set:
     # every run in this process uses one loop of its own.
     global _LOOP
     if _LOOP is None or _LOOP.is_closed():
         _LOOP = asyncio.new_event_loop()
     asyncio.set_event_loop(_LOOP)
-    mocks = _Mocks(invoke_overrides)
+    mocks = _Mocks(invoke_overrides, computed=computed)
     monitor = _RecordingMonitor(mocks, project, stack)
     pulumi_settings.ROOT.set(None)  # a new root stack resource for every run
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
@@ -195,6 +207,22 @@ def run_program(
 
     try:
         run()
+        exports = getattr(pulumi_settings.get_root_resource(), "outputs", None) or {}
+        monitor.stack_outputs = _LOOP.run_until_complete(_resolve_exports(exports))
     except Exception as exc:
         raise ProgramFailed(exc, result()) from exc
     return result()
+
+
+async def _resolve_exports(exports: Mapping[str, Any]) -> dict[str, Any]:
+    """Stack exports as a reader should see them: secrets masked, values unknown until applied marked."""
+    resolved: dict[str, Any] = {}
+    for name, value in sorted(exports.items()):
+        output = pulumi.Output.from_input(value)
+        if await output.is_secret():
+            resolved[name] = SECRET_PLACEHOLDER
+        elif not await output.is_known():
+            resolved[name] = UNKNOWN_PLACEHOLDER
+        else:
+            resolved[name] = _walk(await output.future(with_unknowns=True), mask=True)
+    return resolved
