@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     tools_dir: Path | None = Field(default=None, description="Where the built pulumi/helm/actionlint live.")
     default_user: str = Field(default_factory=_default_user)
     sandbox: bool | None = Field(default=None, description="Run against the simulated cloud (default: local backend).")
+    sandbox_dir: Path | None = Field(default=None, description="The simulated cloud's inventory and launchers.")
 
-    @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir")
+    @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -114,6 +115,8 @@ class Settings(BaseSettings):
             self.pulumi_home = self.state_dir / "pulumi-home"
         if self.tools_dir is None:
             self.tools_dir = self.project_root / ".tools" / "bin"
+        if self.sandbox_dir is None:
+            self.sandbox_dir = self.state_dir / "sandbox"
         local = self.backend_url.startswith("file://")
         if self.secrets_provider == "passphrase":
             if self.config_passphrase is None:

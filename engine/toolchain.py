@@ -85,6 +85,18 @@ def pulumi_env(settings: Settings) -> dict[str, str]:
     }
     if settings.secrets_provider == "passphrase" and settings.config_passphrase is not None:
         env["PULUMI_CONFIG_PASSPHRASE"] = settings.config_passphrase.get_secret_value()
+    if settings.sandbox:
+        # The simulated cloud's launchers come first on this subprocess's PATH, and nowhere else.
+        from engine.sandbox.launchers import write_launchers
+        from engine.sandbox.provider import SANDBOX_DIR_ENV
+
+        assert settings.sandbox_dir is not None
+        launchers = write_launchers(settings.sandbox_dir)
+        env["PATH"] = os.pathsep.join([str(launchers), tool_search_path(settings)])
+        env[SANDBOX_DIR_ENV] = str(settings.sandbox_dir)
+    else:
+        # Real clouds: only plugins installed in PULUMI_HOME, never a stray executable on PATH.
+        env["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
     return env
 
 

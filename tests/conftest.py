@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,3 +36,16 @@ def mock_run() -> Callable[..., ProgramRun]:
     Invokes are answered by the simulated cloud (zones, caller identity, region, GCP client config).
     """
     return run_program
+
+
+@pytest.fixture
+def sandbox_settings(tmp_path: Path) -> Settings:
+    """A private project root (Pulumi.yaml and the stack files copied) with a file backend and the simulated cloud."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for source in [PROJECT_ROOT / "Pulumi.yaml", *PROJECT_ROOT.glob("Pulumi.*.yaml")]:
+        shutil.copy(source, root / source.name)
+    (root / "stacks").symlink_to(PROJECT_ROOT / "stacks")  # Pulumi.yaml's `main` must exist
+    return Settings(
+        project_root=root, state_dir=tmp_path / "state", tools_dir=PROJECT_ROOT / ".tools" / "bin", sandbox=True
+    )

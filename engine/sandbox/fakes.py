@@ -26,7 +26,7 @@ def _short(typ: str) -> str:
     return typ.rsplit(":", 1)[-1].lower()
 
 
-def fake_id(typ: str, name: str) -> str:
+def fake_id(typ: str, name: str) -> str:  # name doubles as the digest seed
     """A provider-style id: 'vpc-0123abcd...' for AWS EC2, 'projects/.../name' style for GCP, a name otherwise."""
     if typ.startswith("aws:ec2/"):
         prefix = {
@@ -51,9 +51,12 @@ def _pem_like(seed: str) -> str:
     return base64.b64encode(pem.encode()).decode()
 
 
-def aws_outputs(typ: str, name: str, inputs: dict[str, Any], region: str = DEFAULT_AWS_REGION) -> dict[str, Any]:
-    """Computed outputs for an AWS resource (inputs are echoed by the caller)."""
-    rid = fake_id(typ, name)
+def aws_outputs(
+    typ: str, name: str, inputs: dict[str, Any], region: str = DEFAULT_AWS_REGION, seed: str | None = None
+) -> dict[str, Any]:
+    """Computed outputs for an AWS resource (inputs are echoed by the caller); `seed` makes ids unique per stack."""
+    key_seed = seed or name
+    rid = fake_id(typ, key_seed)
     service = typ.split(":")[1].split("/")[0]
     out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{_short(typ)}/{rid}"}
     short = _short(typ)
@@ -72,8 +75,8 @@ def aws_outputs(typ: str, name: str, inputs: dict[str, Any], region: str = DEFAU
         rid = role
     elif short == "key" and service == "kms":
         key_id = (
-            f"{digest(name, length=8)}-{digest(name, '1', length=4)}-{digest(name, '2', length=4)}-"
-            f"{digest(name, '3', length=4)}-{digest(name, '4', length=12)}"
+            f"{digest(key_seed, length=8)}-{digest(key_seed, '1', length=4)}-{digest(key_seed, '2', length=4)}-"
+            f"{digest(key_seed, '3', length=4)}-{digest(key_seed, '4', length=12)}"
         )
         out.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}")
         rid = key_id
@@ -99,7 +102,7 @@ def aws_outputs(typ: str, name: str, inputs: dict[str, Any], region: str = DEFAU
         out.update(name=group, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}")
         rid = group
     elif short == "eip":
-        out.update(allocationId=rid, publicIp=f"198.51.100.{int(digest(name, length=2), 16) % 254 + 1}")
+        out.update(allocationId=rid, publicIp=f"198.51.100.{int(digest(key_seed, length=2), 16) % 254 + 1}")
     elif short == "openidconnectprovider":
         url = str(inputs.get("url", "")).removeprefix("https://")
         out.update(arn=f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url or rid}")
@@ -109,7 +112,9 @@ def aws_outputs(typ: str, name: str, inputs: dict[str, Any], region: str = DEFAU
     return out
 
 
-def gcp_outputs(typ: str, name: str, inputs: dict[str, Any], project: str = GCP_PROJECT) -> dict[str, Any]:
+def gcp_outputs(
+    typ: str, name: str, inputs: dict[str, Any], project: str = GCP_PROJECT, seed: str | None = None
+) -> dict[str, Any]:
     short = _short(typ)
     res_name = inputs.get("name") or f"{name}-{digest(name, length=7)}"
     region = inputs.get("region") or inputs.get("location") or DEFAULT_GCP_REGION
@@ -149,11 +154,11 @@ def gcp_outputs(typ: str, name: str, inputs: dict[str, Any], project: str = GCP_
     return out
 
 
-def kubernetes_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def kubernetes_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str | None = None) -> dict[str, Any]:
     meta = dict(inputs.get("metadata") or {})
     meta.setdefault("name", f"{name}-{digest(name, length=8)}")
     ns = meta.get("namespace") or inputs.get("namespace")
-    out: dict[str, Any] = {"metadata": {**meta, "uid": digest(typ, name, length=32)}}
+    out: dict[str, Any] = {"metadata": {**meta, "uid": digest(typ, seed or name, length=32)}}
     if typ == "kubernetes:helm.sh/v3:Release":
         release = inputs.get("name") or name
         out = {
@@ -171,16 +176,24 @@ def kubernetes_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str,
     return out
 
 
-def resource_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def resource_outputs(
+    typ: str,
+    name: str,
+    inputs: dict[str, Any],
+    *,
+    seed: str | None = None,
+    aws_region: str = DEFAULT_AWS_REGION,
+    gcp_project: str = GCP_PROJECT,
+) -> tuple[str, dict[str, Any]]:
     """(id, outputs) for any resource: inputs echoed, computed values added, marked as simulated."""
     if typ.startswith("aws:"):
-        computed = aws_outputs(typ, name, inputs)
+        computed = aws_outputs(typ, name, inputs, region=aws_region, seed=seed)
     elif typ.startswith("gcp:"):
-        computed = gcp_outputs(typ, name, inputs)
+        computed = gcp_outputs(typ, name, inputs, project=gcp_project, seed=seed)
     elif typ.startswith("kubernetes:"):
-        computed = kubernetes_outputs(typ, name, inputs)
+        computed = kubernetes_outputs(typ, name, inputs, seed=seed)
     else:
-        computed = {"id": fake_id(typ, name)}
+        computed = {"id": fake_id(typ, seed or name)}
     rid = str(computed.pop("id"))
     outputs = {**inputs, **computed, SIMULATED_MARKER: True}
     return rid, outputs

@@ -1,0 +1,34 @@
+"""Launchers that let the pulumi CLI find the simulated provider as the aws, gcp and kubernetes plugins.
+
+They are written at run time into the sandbox directory (never committed, never on the global PATH) and put on the
+PATH of the CLI subprocess only.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from engine.sandbox.provider import PACKAGES, SANDBOX_DIR_ENV
+
+
+def write_launchers(sandbox_dir: Path, python: str | None = None) -> Path:
+    """Write `pulumi-resource-<package>` scripts for this interpreter into `sandbox_dir/bin` and return that dir."""
+    bin_dir = sandbox_dir / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    interpreter = python or sys.executable
+    for package in PACKAGES:
+        script = bin_dir / f"pulumi-resource-{package}"
+        body = (
+            "#!/bin/sh\n"
+            "# DataMCP sandbox: the simulated cloud standing in for this provider plugin.\n"
+            f"export {SANDBOX_DIR_ENV}={shlex.quote(str(sandbox_dir))}\n"
+            f'exec {shlex.quote(interpreter)} -m engine.sandbox.provider {package} "$@"\n'
+        )
+        if not script.exists() or script.read_text() != body:
+            tmp = script.with_suffix(".tmp")
+            tmp.write_text(body)
+            tmp.chmod(0o755)
+            tmp.replace(script)
+    return bin_dir

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.sandbox import fakes
+from engine.sandbox.inventory import Inventory
+from engine.sandbox.mode import SandboxModeMismatch, ensure_mode, state_mode
+from engine.sandbox.provider import UNKNOWN, diff_inputs
+
+
+def test_diff_reports_changed_keys_and_force_new_replacements() -> None:
+    old = {"cidrBlock": "10.0.0.0/16", "tags": {"a": "1"}, "enableDnsSupport": True}
+    assert diff_inputs("aws:ec2/vpc:Vpc", old, dict(old)) == ([], [])
+    assert diff_inputs("aws:ec2/vpc:Vpc", old, {**old, "tags": {"a": "2"}}) == (["tags"], [])
+    assert diff_inputs("aws:ec2/vpc:Vpc", old, {**old, "cidrBlock": "10.1.0.0/16"}) == (["cidrBlock"], ["cidrBlock"])
+    assert diff_inputs("aws:ec2/vpc:Vpc", old, {**old, "cidrBlock": UNKNOWN}) == (["cidrBlock"], ["cidrBlock"])
+    removed = {k: v for k, v in old.items() if k != "tags"}
+    assert diff_inputs("aws:ec2/vpc:Vpc", old, removed) == (["tags"], [])
+
+
+def test_nested_force_new_paths() -> None:
+    old = {"metadata": {"name": "a", "labels": {"x": "1"}}}
+    typ = "kubernetes:core/v1:Secret"
+    assert diff_inputs(typ, old, {"metadata": {"name": "a", "labels": {"x": "2"}}}) == (["metadata"], [])
+    assert diff_inputs(typ, old, {"metadata": {"name": "b", "labels": {"x": "1"}}}) == (["metadata"], ["metadata"])
+
+
+def test_fake_outputs_are_deterministic_per_urn_and_marked_simulated() -> None:
+    a = fakes.resource_outputs("aws:ec2/vpc:Vpc", "net-vpc", {"cidrBlock": "10.0.0.0/16"}, seed="urn:a")
+    again = fakes.resource_outputs("aws:ec2/vpc:Vpc", "net-vpc", {"cidrBlock": "10.0.0.0/16"}, seed="urn:a")
+    other = fakes.resource_outputs("aws:ec2/vpc:Vpc", "net-vpc", {"cidrBlock": "10.0.0.0/16"}, seed="urn:b")
+    assert a == again and a[0] != other[0]
+    assert a[0].startswith("vpc-") and a[1][fakes.SIMULATED_MARKER] is True
+    _, cluster = fakes.resource_outputs("aws:eks/cluster:Cluster", "c", {"name": "prod"}, aws_region="eu-west-1")
+    assert cluster["endpoint"].endswith(".eu-west-1.eks.amazonaws.com")
+    assert cluster["identities"][0]["oidcs"][0]["issuer"].startswith("https://oidc.eks.eu-west-1.amazonaws.com/id/")
+
+
+def test_invokes_answer_what_the_stacks_use_and_refuse_the_rest() -> None:
+    zones = fakes.invoke("aws:index/getAvailabilityZones:getAvailabilityZones", {"region": "eu-west-1"})
+    assert zones["names"][:3] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert fakes.invoke("aws:index/getCallerIdentity:getCallerIdentity", {})["accountId"] == fakes.ACCOUNT_ID
+    with pytest.raises(KeyError, match="does not answer"):
+        fakes.invoke("aws:ec2/getAmi:getAmi", {})
+
+
+def test_inventory_round_trip_and_drift(tmp_path: Path) -> None:
+    inv = Inventory(tmp_path)
+    urn = "urn:pulumi:aws-dev::datamcp::aws:s3/bucket:Bucket::data"
+    inv.put(urn, "b-1", "aws:s3/bucket:Bucket", {"bucket": "b"}, {"bucket": "b", "tags": {}})
+    assert inv.get(urn, "b-1")["id"] == "b-1"  # type: ignore[index]
+    assert inv.get(urn, "b-2") is None
+    inv.drift(urn, tags={"edited": "by-hand"})
+    assert inv.get(urn, "b-1")["outputs"]["tags"] == {"edited": "by-hand"}  # type: ignore[index]
+    inv.put(urn, "b-2", "aws:s3/bucket:Bucket", {"bucket": "b2"}, {"bucket": "b2"})  # a replacement's new generation
+    assert [r["id"] for r in inv.find(urn)] == ["b-1", "b-2"]
+    inv.delete(urn, "b-2")
+    assert [r["urn"] for r in inv.list("datamcp", "aws-dev")] == [urn]
+    assert inv.list("datamcp", "aws-prod") == []
+    inv.delete(urn, "b-1")
+    assert inv.get(urn, "b-1") is None and inv.list("datamcp", "aws-dev") == []
+
+
+def _deployment(*outputs: dict[str, object]) -> dict[str, object]:
+    resources: list[dict[str, object]] = [{"type": "pulumi:providers:aws", "custom": True, "outputs": {}}]
+    resources += [{"type": "aws:s3/bucket:Bucket", "custom": True, "outputs": o} for o in outputs]
+    return {"resources": resources}
+
+
+def test_state_mode_and_mixing_refusal() -> None:
+    sim = {fakes.SIMULATED_MARKER: True}
+    assert state_mode({"resources": []}) == "empty"
+    assert state_mode(_deployment(sim, sim)) == "sandbox"
+    assert state_mode(_deployment({}, {})) == "real"
+    assert state_mode(_deployment(sim, {})) == "mixed"
+    ensure_mode("aws-dev", _deployment(sim), sandbox=True)
+    ensure_mode("aws-dev", _deployment({}), sandbox=False)
+    ensure_mode("aws-dev", {"resources": []}, sandbox=False)
+    with pytest.raises(SandboxModeMismatch, match="deployed with the simulated cloud"):
+        ensure_mode("aws-dev", _deployment(sim), sandbox=False)
+    with pytest.raises(SandboxModeMismatch, match="deployed with real providers"):
+        ensure_mode("aws-dev", _deployment({}), sandbox=True)
+    with pytest.raises(SandboxModeMismatch, match="both simulated and real"):
+        ensure_mode("aws-dev", _deployment(sim, {}), sandbox=True)
