@@ -51,3 +51,57 @@ class ProgramError(DataMcpError):
     """The stack program itself failed (a bug, or a provider invoke that failed)."""
 
     code = "program_error"
+
+
+class StackBusy(DataMcpError):
+    """Another operation holds the stack's lock; `holder` says who and since when."""
+
+    code = "stack_busy"
+
+
+class ApprovalRequired(DataMcpError):
+    """The change needs a human's approval of this exact preview first."""
+
+    code = "approval_required"
+
+
+class ApprovalInvalid(DataMcpError):
+    """The approval is unknown, forged, expired, used, for another preview, or self-approved."""
+
+    code = "approval_invalid"
+
+
+class StalePreview(DataMcpError):
+    """The program, config or state changed since the preview (or it is too old): preview again."""
+
+    code = "stale_preview"
+
+
+class AuditUnavailable(DataMcpError):
+    """The audit record cannot be written; mutating operations do not run without it."""
+
+    code = "audit_unavailable"
+
+
+class OperationNotFound(InvalidInput):
+    code = "operation_not_found"
+
+
+class PreviewNotFound(InvalidInput):
+    code = "preview_not_found"
+
+
+class OperationFailed(DataMcpError):
+    """The pulumi operation ran and failed; `operation_id` points at its audit record."""
+
+    code = "operation_failed"
+
+
+class OperationCancelled(DataMcpError):
+    code = "operation_cancelled"
+
+
+class PendingOperations(DataMcpError):
+    """A previous run was interrupted mid-change; the listed resources are in an unknown state."""
+
+    code = "pending_operations"

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     default_user: str = Field(default_factory=_default_user)
     sandbox: bool | None = Field(default=None, description="Run against the simulated cloud (default: local backend).")
     sandbox_dir: Path | None = Field(default=None, description="The simulated cloud's inventory and launchers.")
+    approval_key: SecretStr | None = Field(default=None, description="HMAC key for approvals; a checkout makes one.")
+    preview_ttl_seconds: int = Field(
+        default=3600, ge=60, le=7 * 86400, description="How long a preview can be applied."
+    )
+    approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400, description="How long an approval is valid.")
+    lock_wait_seconds: float = Field(default=0, ge=0, le=3600, description="Wait this long for a busy stack (0: fail).")
 
     @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir")
     @classmethod

@@ -7,14 +7,15 @@ from pathlib import Path
 from pulumi import automation as auto
 from semver import VersionInfo
 
+from engine.runner import InterruptiblePulumiCommand
 from engine.settings import Settings
 from engine.toolchain import PULUMI_VERSION, prepare_local_dirs, pulumi_env, require_pulumi
 
 
-def pulumi_command(settings: Settings) -> auto.PulumiCommand:
+def pulumi_command(settings: Settings) -> InterruptiblePulumiCommand:
     """The pinned pulumi CLI; the SDK's version check stays on (a wrong CLI fails here, not mid-update)."""
     binary = require_pulumi(settings)
-    return auto.PulumiCommand(root=str(binary.parent.parent), version=VersionInfo.parse(PULUMI_VERSION))
+    return InterruptiblePulumiCommand(root=str(binary.parent.parent), version=VersionInfo.parse(PULUMI_VERSION))
 
 
 def stack_handle(
@@ -24,10 +25,13 @@ def stack_handle(
     stack: str,
     program: auto.PulumiFn,
     work_dir: Path | None = None,
+    command: auto.PulumiCommand | None = None,
+    create: bool = True,
 ) -> auto.Stack:
     """Create or select `stack` of `project` running the inline `program` with the offline CLI environment.
 
     `work_dir` is where Pulumi reads `Pulumi.<stack>.yaml`; without one the SDK uses a temporary directory.
+    With `create=False` a stack that does not exist yet raises `StackNotFoundError` instead of being created.
     """
     prepare_local_dirs(settings)
     # "default" means Pulumi Cloud's own secrets manager: the CLI picks it when none is given.
@@ -37,6 +41,8 @@ def stack_handle(
         pulumi_home=str(settings.pulumi_home),
         env_vars=pulumi_env(settings),
         secrets_provider=secrets_provider,
-        pulumi_command=pulumi_command(settings),
+        pulumi_command=command or pulumi_command(settings),
     )
-    return auto.create_or_select_stack(stack_name=stack, project_name=project, program=program, opts=opts)
+    if create:
+        return auto.create_or_select_stack(stack_name=stack, project_name=project, program=program, opts=opts)
+    return auto.select_stack(stack_name=stack, project_name=project, program=program, opts=opts)

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,11 @@ def sandbox_settings(tmp_path: Path) -> Settings:
     return Settings(
         project_root=root, state_dir=tmp_path / "state", tools_dir=PROJECT_ROOT / ".tools" / "bin", sandbox=True
     )
+
+
+@pytest.fixture
+def engine(sandbox_settings: Settings) -> Any:
+    """An Engine on the sandbox project: real CLI, simulated cloud, SQLite audit in the temp state dir."""
+    from engine.operations import Engine
+
+    return Engine(sandbox_settings)

@@ -1,0 +1,129 @@
+"""The audit trail: one hash-chained, append-only record per state change of every operation.
+
+An operation (preview, up, approve, ...) first appends a `started` record, then one final record (succeeded, failed,
+cancelled, interrupted, refused). Each record carries `prev_hash` and `hash` (sha256 over its canonical JSON), so
+editing or deleting a stored record breaks the chain and `verify()` finds it. Stores: SQLite (embedded default) and
+DynamoDB (the OpsLogTable component's table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+from urllib.parse import parse_qs, urlparse
+
+from pydantic import BaseModel, Field
+
+from engine.errors import AuditUnavailable
+
+Status = Literal["started", "succeeded", "failed", "cancelled", "interrupted", "refused"]
+FINAL_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "refused")
+GENESIS = "0" * 64
+OUTPUT_LIMIT = 16_000  # characters of stdout/stderr kept in a record; the full text goes to an attachment
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class OperationRecord(BaseModel):
+    """One record in the chain. `seq` and the hashes are assigned by the store when it appends."""
+
+    id: str = Field(description="The operation id (all records of one operation share it).")
+    seq: int = 0
+    user: str
+    tool: str
+    stack: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    status: Status
+    start_ts: str
+    end_ts: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    output_truncated: bool = False
+    error: str | None = None
+    resource_refs: list[str] = Field(default_factory=list)
+    preview_id: str | None = None
+    approval_id: str | None = None
+    update_version: int | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+    host: str = ""
+    pid: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+    def digest(self) -> str:
+        body = self.model_dump(exclude={"hash"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class Page(BaseModel):
+    items: list[OperationRecord]
+    next_cursor: str | None = None
+
+
+class VerifyReport(BaseModel):
+    ok: bool
+    records: int
+    problems: list[str] = Field(default_factory=list)
+
+
+class AuditStore(Protocol):
+    def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord: ...
+
+    def get(self, operation_id: str) -> OperationRecord | None: ...
+
+    def query(
+        self,
+        *,
+        stack: str | None = None,
+        user: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page: ...
+
+    def attachment(self, operation_id: str) -> str | None: ...
+
+    def verify(self) -> VerifyReport: ...
+
+    def running(self) -> list[OperationRecord]: ...
+
+
+def verify_chain(records: list[OperationRecord]) -> VerifyReport:
+    """Walk records in sequence order: each hash must match its content and link to the previous one."""
+    problems = []
+    prev = GENESIS
+    for i, record in enumerate(records):
+        if record.seq != i + 1:
+            problems.append(f"record {record.seq}: expected sequence {i + 1} (a record is missing or reordered)")
+        if record.prev_hash != prev:
+            problems.append(f"record {record.seq} ({record.id}): prev_hash does not match the record before it")
+        if record.digest() != record.hash:
+            problems.append(f"record {record.seq} ({record.id}): content does not match its hash (edited)")
+        prev = record.hash
+    return VerifyReport(ok=not problems, records=len(records), problems=problems)
+
+
+def open_store(url: str) -> AuditStore:
+    """The audit store for DATAMCP_AUDIT_URL: sqlite:///ABS/PATH or dynamodb://TABLE?region=R[&endpoint=URL]."""
+    parsed = urlparse(url)
+    try:
+        if parsed.scheme == "sqlite":
+            from engine.audit.sqlite import SqliteAuditStore
+
+            return SqliteAuditStore(parsed.path)
+        if parsed.scheme == "dynamodb":
+            from engine.audit.dynamodb import DynamoDbAuditStore
+
+            query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+            return DynamoDbAuditStore(parsed.netloc, region=query.get("region"), endpoint_url=query.get("endpoint"))
+    except AuditUnavailable:
+        raise
+    except Exception as exc:
+        raise AuditUnavailable(f"cannot open the audit store {url}: {exc}") from exc
+    raise AuditUnavailable(f"unsupported audit store {url}")

@@ -1,0 +1,234 @@
+"""The DynamoDB audit store, on the table the OpsLogTable component creates (same keys and indexes).
+
+Items: `pk`="OP#<id>", `sk`="SEQ#<seq>"; the chain head is the item pk="CHAIN#main", sk="HEAD". An append writes the
+record and moves the head in one transaction conditioned on the head it read, so concurrent writers never fork the
+chain (a loser retries on the new head).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from components.aws.opslog import ATTRIBUTES, INDEXES, KEY_SCHEMA
+from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, verify_chain
+from engine.errors import AuditUnavailable
+
+CHAIN = "main"
+HEAD_KEY = {"pk": {"S": f"CHAIN#{CHAIN}"}, "sk": {"S": "HEAD"}}
+ATTACHMENT_LIMIT = 300_000  # characters; a DynamoDB item holds at most 400 KB
+
+
+def _sk(seq: int) -> str:
+    return f"SEQ#{seq:020d}"
+
+
+class DynamoDbAuditStore:
+    def __init__(self, table: str, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+        self.table = table
+        self.client = boto3.client(
+            "dynamodb",
+            region_name=region or "us-east-1",
+            endpoint_url=endpoint_url,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=10),
+        )
+
+    def create_table(self) -> None:
+        """Create the table with the OpsLogTable component's key design (for the sandbox and tests)."""
+        self.client.create_table(
+            TableName=self.table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": t}  # type: ignore[typeddict-item]
+                for n, t in ATTRIBUTES.items()
+            ],
+            KeySchema=[
+                {"AttributeName": KEY_SCHEMA["hash_key"], "KeyType": "HASH"},
+                {"AttributeName": KEY_SCHEMA["range_key"], "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": name,
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}, {"AttributeName": r, "KeyType": "RANGE"}],
+                }
+                for name, (h, r) in INDEXES.items()
+            ],
+        )
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except ClientError:
+            raise
+        except BotoCoreError as exc:
+            raise AuditUnavailable(f"the audit table {self.table} is unreachable: {exc}") from exc
+
+    def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord:
+        for _ in range(20):
+            try:
+                head = self._call("get_item", TableName=self.table, Key=HEAD_KEY, ConsistentRead=True).get("Item")
+            except ClientError as exc:
+                raise AuditUnavailable(f"cannot read the audit chain head: {exc}") from exc
+            seq = int(head["seq"]["N"]) + 1 if head else 1
+            prev = head["hash"]["S"] if head else GENESIS
+            stored = record.model_copy(update={"seq": seq, "prev_hash": prev, "hash": ""})
+            stored = stored.model_copy(update={"hash": stored.digest()})
+            item: dict[str, Any] = {
+                "pk": {"S": f"OP#{stored.id}"},
+                "sk": {"S": _sk(seq)},
+                "chain": {"S": CHAIN},
+                "seq": {"N": str(seq)},
+                "user": {"S": stored.user},
+                "ts_seq": {"S": f"{stored.start_ts}#{seq:020d}"},
+                "status": {"S": stored.status},
+                "data": {"S": stored.model_dump_json()},
+                "hash": {"S": stored.hash},
+            }
+            if stored.stack:
+                item["stack"] = {"S": stored.stack}
+            if attachment is not None:
+                item["attachment"] = {"S": attachment[:ATTACHMENT_LIMIT]}
+            head_update: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": HEAD_KEY,
+                "UpdateExpression": "SET seq = :seq, #h = :hash",
+                "ExpressionAttributeNames": {"#h": "hash"},
+                "ExpressionAttributeValues": {":seq": {"N": str(seq)}, ":hash": {"S": stored.hash}},
+            }
+            if head:
+                head_update["ConditionExpression"] = "seq = :prev"
+                head_update["ExpressionAttributeValues"][":prev"] = {"N": str(seq - 1)}
+            else:
+                head_update["ConditionExpression"] = "attribute_not_exists(pk)"
+            try:
+                self._call(
+                    "transact_write_items",
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": item,
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                        {"Update": head_update},
+                    ],
+                )
+                return stored
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException"):
+                    time.sleep(0.01)
+                    continue  # another writer moved the head: retry on the new one
+                raise AuditUnavailable(f"cannot write the audit record: {exc}") from exc
+        raise AuditUnavailable("cannot write the audit record: the chain head kept moving")
+
+    @staticmethod
+    def _record(item: dict[str, Any]) -> OperationRecord:
+        return OperationRecord.model_validate_json(item["data"]["S"])
+
+    def get(self, operation_id: str) -> OperationRecord | None:
+        try:
+            items = self._call(
+                "query",
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"OP#{operation_id}"}},
+                ScanIndexForward=False,
+                Limit=1,
+            )["Items"]
+        except ClientError as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+        return self._record(items[0]) if items else None
+
+    def attachment(self, operation_id: str) -> str | None:
+        items = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"OP#{operation_id}"}},
+            ScanIndexForward=False,
+        )["Items"]
+        for item in items:
+            if "attachment" in item:
+                return str(item["attachment"]["S"])
+        return None
+
+    def _versions(self, index: str, key: str, value: str, descending: bool, start: Any = None) -> Any:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+            "ScanIndexForward": not descending,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        return self._call("query", **kwargs)
+
+    def query(
+        self,
+        *,
+        stack: str | None = None,
+        user: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        index, key, value = (
+            ("by_stack", "stack", stack) if stack else ("by_user", "user", user) if user else ("by_seq", "chain", CHAIN)
+        )
+        seen: set[str] = set(json.loads(cursor)["seen"]) if cursor else set()
+        start = json.loads(cursor)["start"] if cursor else None
+        items: list[OperationRecord] = []
+        while True:
+            page = self._versions(index, key, str(value), descending=True, start=start)
+            for raw in page["Items"]:
+                record = self._record(raw)
+                if record.id in seen:
+                    continue  # an older version of an operation already listed
+                seen.add(record.id)
+                if (
+                    (user and record.user != user)
+                    or (status and record.status != status)
+                    or (since and record.start_ts < since)
+                    or (until and record.start_ts >= until)
+                ):
+                    continue
+                items.append(record)
+                if len(items) == limit:
+                    next_cursor = json.dumps({"start": raw_key(raw, index), "seen": sorted(seen)})
+                    return Page(items=items, next_cursor=next_cursor)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return Page(items=items, next_cursor=None)
+
+    def running(self) -> list[OperationRecord]:
+        return [r for r in self.query(limit=10_000).items if r.status == "started"]
+
+    def verify(self) -> VerifyReport:
+        records, start = [], None
+        while True:
+            page = self._versions("by_seq", "chain", CHAIN, descending=False, start=start)
+            for raw in page["Items"]:
+                record = self._record(raw)
+                if record.hash != raw["hash"]["S"] or record.seq != int(raw["seq"]["N"]):
+                    record = record.model_copy(update={"hash": raw["hash"]["S"] + "-mismatch"})
+                records.append(record)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return verify_chain(records)
+
+
+def raw_key(item: dict[str, Any], index: str) -> dict[str, Any]:
+    """The ExclusiveStartKey that resumes a GSI query right after `item`."""
+    h, r = INDEXES[index]
+    return {k: item[k] for k in ("pk", "sk", h, r) if k in item}

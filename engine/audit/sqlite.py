@@ -1,0 +1,171 @@
+"""The SQLite audit store: the embedded default. WAL mode; appends take a write lock (BEGIN IMMEDIATE), so several
+processes can share one file and the chain stays linear."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, verify_chain
+from engine.errors import AuditUnavailable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_op ON records(op_id);
+CREATE TABLE IF NOT EXISTS operations (
+    op_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    stack TEXT,
+    user TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_ts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operations_stack ON operations(stack, seq);
+CREATE INDEX IF NOT EXISTS operations_user ON operations(user, seq);
+CREATE INDEX IF NOT EXISTS operations_status ON operations(status, seq);
+CREATE TABLE IF NOT EXISTS attachments (
+    op_id TEXT PRIMARY KEY,
+    text TEXT NOT NULL
+);
+"""
+
+
+class SqliteAuditStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._conn() as conn:
+                conn.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise AuditUnavailable(f"cannot open the audit database {self.path}: {exc}") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord:
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+                stored = record.model_copy(update={"seq": seq, "prev_hash": prev, "hash": ""})
+                stored = stored.model_copy(update={"hash": stored.digest()})
+                conn.execute(
+                    "INSERT INTO records (seq, op_id, data, hash) VALUES (?, ?, ?, ?)",
+                    (seq, stored.id, stored.model_dump_json(), stored.hash),
+                )
+                conn.execute(
+                    "INSERT INTO operations (op_id, seq, stack, user, status, start_ts) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(op_id) DO UPDATE SET seq=excluded.seq, status=excluded.status",
+                    (stored.id, seq, stored.stack, stored.user, stored.status, stored.start_ts),
+                )
+                if attachment is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO attachments (op_id, text) VALUES (?, ?)", (stored.id, attachment)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot write the audit record: {exc}") from exc
+        return stored
+
+    def _record(self, seq: int) -> OperationRecord:
+        row = self._conn().execute("SELECT data FROM records WHERE seq = ?", (seq,)).fetchone()
+        return OperationRecord.model_validate_json(row[0])
+
+    def get(self, operation_id: str) -> OperationRecord | None:
+        try:
+            row = self._conn().execute("SELECT seq FROM operations WHERE op_id = ?", (operation_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+        return self._record(row[0]) if row else None
+
+    def query(
+        self,
+        *,
+        stack: str | None = None,
+        user: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value in (("stack", stack), ("user", user), ("status", status)):
+            if value is not None:
+                clauses.append(f"o.{column} = ?")
+                args.append(value)
+        if since is not None:
+            clauses.append("o.start_ts >= ?")
+            args.append(since)
+        if until is not None:
+            clauses.append("o.start_ts < ?")
+            args.append(until)
+        if cursor is not None:
+            clauses.append("o.seq < ?")
+            args.append(int(cursor))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            f"SELECT r.data, o.seq FROM operations o JOIN records r ON r.seq = o.seq {where} "  # noqa: S608
+            "ORDER BY o.seq DESC LIMIT ?"
+        )
+        try:
+            rows = self._conn().execute(sql, [*args, limit + 1]).fetchall()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+        items = [OperationRecord.model_validate_json(r[0]) for r in rows[:limit]]
+        next_cursor = str(rows[limit - 1][1]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    def attachment(self, operation_id: str) -> str | None:
+        row = self._conn().execute("SELECT text FROM attachments WHERE op_id = ?", (operation_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def running(self) -> list[OperationRecord]:
+        rows = (
+            self._conn()
+            .execute("SELECT r.data FROM operations o JOIN records r ON r.seq = o.seq WHERE o.status = 'started'")
+            .fetchall()
+        )
+        return [OperationRecord.model_validate_json(r[0]) for r in rows]
+
+    def verify(self) -> VerifyReport:
+        records = []
+        for seq, data, stored_hash in self._conn().execute("SELECT seq, data, hash FROM records ORDER BY seq"):
+            try:
+                record = OperationRecord.model_validate_json(data)
+            except ValueError:
+                return VerifyReport(ok=False, records=seq, problems=[f"record {seq}: not a valid record"])
+            if record.hash != stored_hash or record.seq != seq:
+                record = record.model_copy(update={"hash": stored_hash + "-mismatch"})
+            records.append(record)
+        return verify_chain(records)
+
+    def raw(self, sql: str, *args: Any) -> list[Any]:
+        """Direct SQL, for tests that tamper with the store on purpose."""
+        return self._conn().execute(sql, args).fetchall()
+
+    def dump(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._conn().execute("SELECT data FROM records ORDER BY seq")]

@@ -1,0 +1,83 @@
+"""Per-stack engine locks: operations on one stack are serialised across processes on this host; different stacks
+run in parallel. Across hosts the backend's own lock holds (its ConcurrentUpdateError becomes StackBusy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from engine.errors import StackBusy
+
+
+class StackLocks:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _holder_path(self, stack: str) -> Path:
+        return self.root / f"{stack}.holder.json"
+
+    def holder(self, stack: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._holder_path(stack).read_text())  # type: ignore[no-any-return]
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @contextmanager
+    def hold(self, stack: str, *, operation_id: str, user: str, wait_seconds: float = 0) -> Iterator[None]:
+        """Hold the stack's lock for the block. `wait_seconds=0` fails fast with StackBusy; more waits that long."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / f"{stack}.lock"))
+        try:
+            lock.acquire(timeout=wait_seconds if wait_seconds > 0 else 0.05)
+        except Timeout:
+            holder = self.holder(stack) or {}
+            raise StackBusy(
+                f"stack {stack!r} is busy: {holder.get('tool', 'an operation')} {holder.get('operation_id', '?')} "
+                f"by {holder.get('user', '?')} since {holder.get('since', '?')}",
+                stack=stack,
+                holder=holder,
+            ) from None
+        try:
+            self._holder_path(stack).write_text(
+                json.dumps(
+                    {
+                        "operation_id": operation_id,
+                        "user": user,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    }
+                )
+            )
+            yield
+        finally:
+            self._holder_path(stack).unlink(missing_ok=True)
+            lock.release()
+
+
+_BACKEND_LOCK = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<since>\S+)")
+
+
+def backend_lock_holder(message: str) -> dict[str, str]:
+    """Who holds the backend's lock, from pulumi's ConcurrentUpdateError message."""
+    match = _BACKEND_LOCK.search(message)
+    return match.groupdict() if match else {}
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,116 @@
+"""The DynamoDB audit store against a real moto server on loopback (no in-process patching)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.audit import OperationRecord, now, open_store
+from engine.audit.dynamodb import DynamoDbAuditStore
+from engine.errors import AuditUnavailable
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = Path(sys.executable).parent / "moto_server"
+    assert server.exists(), "moto[server] is installed by `make bootstrap`"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    proc = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)  # noqa: S310 - loopback only
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("moto_server did not start")
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def store(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> DynamoDbAuditStore:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    table = f"ops_{request.node.name[:40].replace('[', '_').replace(']', '_')}"
+    s = open_store(f"dynamodb://{table}?region=eu-west-1&endpoint={moto_endpoint}")
+    assert isinstance(s, DynamoDbAuditStore)
+    s.create_table()
+    return s
+
+
+def record(op_id: str, status: str = "started", stack: str = "aws-dev", user: str = "alice") -> OperationRecord:
+    return OperationRecord(id=op_id, user=user, tool="up", stack=stack, status=status, start_ts=now())  # type: ignore[arg-type]
+
+
+def test_append_get_and_chain(store: DynamoDbAuditStore) -> None:
+    a = store.append(record("op-1"))
+    b = store.append(record("op-1", "succeeded"), attachment="full output " * 10)
+    assert (a.seq, b.seq, b.prev_hash) == (1, 2, a.hash)
+    assert store.get("op-1").status == "succeeded"  # type: ignore[union-attr]
+    assert store.get("missing") is None
+    assert store.attachment("op-1") == "full output " * 10
+    assert store.verify().ok
+
+
+def test_queries_by_stack_user_status_with_pagination(store: DynamoDbAuditStore) -> None:
+    for i in range(6):
+        store.append(record(f"op-{i}", stack="aws-dev" if i % 2 else "gcp-dev", user="bob" if i < 2 else "alice"))
+    store.append(record("op-4", "failed", stack="gcp-dev", user="alice"))
+    assert [r.id for r in store.query(stack="aws-dev").items] == ["op-5", "op-3", "op-1"]
+    assert {r.id for r in store.query(user="bob").items} == {"op-0", "op-1"}
+    failed = store.query(status="failed").items
+    assert [(r.id, r.status) for r in failed] == [("op-4", "failed")]
+    first = store.query(limit=4)
+    rest = store.query(limit=4, cursor=first.next_cursor)
+    assert len(first.items) == 4 and {r.id for r in first.items + rest.items} == {f"op-{i}" for i in range(6)}
+    assert {r.id for r in store.running()} == {"op-0", "op-1", "op-2", "op-3", "op-5"}
+
+
+def test_tampering_with_an_item_is_detected(store: DynamoDbAuditStore) -> None:
+    for i in range(3):
+        store.append(record(f"op-{i}"))
+    item = store.client.get_item(
+        TableName=store.table, Key={"pk": {"S": "OP#op-1"}, "sk": {"S": "SEQ#" + "2".zfill(20)}}
+    )
+    data = item["Item"]["data"]["S"].replace('"alice"', '"mallory"')
+    store.client.update_item(
+        TableName=store.table,
+        Key={"pk": {"S": "OP#op-1"}, "sk": {"S": "SEQ#" + "2".zfill(20)}},
+        UpdateExpression="SET #d = :d",
+        ExpressionAttributeNames={"#d": "data"},
+        ExpressionAttributeValues={":d": {"S": data}},
+    )
+    report = store.verify()
+    assert not report.ok and any("record 2" in p for p in report.problems)
+
+
+def test_an_unreachable_table_is_audit_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    store = open_store(f"dynamodb://nowhere?region=eu-west-1&endpoint=http://127.0.0.1:{free_port()}")
+    with pytest.raises(AuditUnavailable):
+        store.append(record("op-x"))
