@@ -16,6 +16,7 @@ from engine.errors import (
     DataMcpError,
     InvalidInput,
     OperationCancelled,
+    PendingOperations,
     StackBusy,
     StalePreview,
 )
@@ -328,6 +329,7 @@ EXIT_FOR_ERROR: list[tuple[type[DataMcpError], int]] = [
     (ApprovalRequired, EXIT_REFUSED),
     (ApprovalInvalid, EXIT_REFUSED),
     (StalePreview, EXIT_REFUSED),
+    (PendingOperations, EXIT_REFUSED),
     (InvalidInput, EXIT_INVALID),
     (DataMcpError, EXIT_FAILED),
 ]

@@ -80,6 +80,7 @@ class _Op:
     start_ts: str
     masker: Masker
     command: InterruptiblePulumiCommand | None = None
+    handle: auto.Stack | None = None
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
     resource_refs: set[str] = field(default_factory=set)
@@ -189,6 +190,8 @@ class Engine:
         self.cancel_dir = state / "cancel"
         self._running: dict[str, _Op] = {}
         self._running_lock = threading.Lock()
+        self._secrets_cache: dict[str, list[str]] = {}
+        self._idle_handles: dict[str, list[auto.Stack]] = {}
         self.mark_interrupted()
 
     # --- the audit trail ----------------------------------------------------------------------------------------
@@ -263,6 +266,8 @@ class Engine:
         finally:
             with self._running_lock:
                 self._running.pop(op.id, None)
+            if status != "cancelled":  # a cancelled CLI may leave its workspace mid-command: do not reuse it
+                self._release(op)
             full = op.masker.text("\n".join(op.stdout + op.stderr))
             self.audit.append(self._record(op, status, error), attachment=full if len(full) > OUTPUT_LIMIT else None)
             (self.cancel_dir / op.id).unlink(missing_ok=True)
@@ -285,6 +290,8 @@ class Engine:
 
     # --- stack handles ------------------------------------------------------------------------------------------
     def _handle(self, op: _Op | None, stack: str, *, create: bool = True) -> auto.Stack:
+        """A stack handle whose CLI calls this operation can interrupt. Handles are reused between operations
+        (one operation at a time each): selecting a stack costs a CLI call."""
         from stacks.program import program
 
         command = pulumi_command(self.settings)
@@ -292,7 +299,14 @@ class Engine:
             op.command = command
             if (self.cancel_dir / op.id).exists():
                 command.interrupt()
-        return stack_handle(
+            with self._running_lock:
+                idle = self._idle_handles.get(stack) or []
+                handle = idle.pop() if idle else None
+            if handle is not None:
+                handle.workspace.pulumi_command = command
+                op.handle = handle
+                return handle
+        handle = stack_handle(
             self.settings,
             project=PROJECT,
             stack=stack,
@@ -301,15 +315,28 @@ class Engine:
             command=command,
             create=create,
         )
+        if op is not None:
+            op.handle = handle
+        return handle
+
+    def _release(self, op: _Op) -> None:
+        if op.handle is not None and op.stack is not None:
+            with self._running_lock:
+                self._idle_handles.setdefault(op.stack, []).append(op.handle)
 
     def _capture(self, op: _Op) -> dict[str, Any]:
         return {"on_output": op.stdout.append, "on_error": op.stderr.append, "color": "never"}
 
     def _learn_secrets(self, op: _Op, handle: auto.Stack) -> None:
-        """Every secret config value becomes a masked string for this operation."""
-        for value in handle.get_all_config().values():
-            if value.secret:
-                op.masker.add(value.value)
+        """Every secret config value becomes a masked string for this operation. Decrypting needs the CLI, so the
+        values are kept per config-file digest: an unchanged file is not decrypted again."""
+        config = self.settings.project_root / f"Pulumi.{handle.name}.yaml"
+        key = file_sha256(config) if config.exists() else ""
+        if key not in self._secrets_cache:
+            values = [v.value for v in handle.get_all_config().values() if v.secret]
+            with self._running_lock:
+                self._secrets_cache[key] = values
+        op.masker.add(*self._secrets_cache[key])
 
     def _digests(self, stack: str, deployment: dict[str, Any]) -> Digests:
         root = self.settings.project_root
@@ -447,36 +474,42 @@ class Engine:
         plan = self.previews.plan_path(preview_id)
         plan.parent.mkdir(parents=True, exist_ok=True)
         collector = _EventCollector(op, on_progress, None)
+        # The state export (mode check, pending operations, state digest) and the secret config values run beside
+        # the preview: it changes nothing, and a mode mismatch still refuses it before any result is returned.
         with ThreadPoolExecutor(max_workers=2) as pool:
             state_future = pool.submit(self._state, stack, handle)
             secrets_future = pool.submit(self._learn_secrets, op, handle)
-            deployment, pending = state_future.result()
-            secrets_future.result()
-        if kind == "update":
-            result = self._run(
-                op,
-                stack,
-                handle,
-                lambda: handle.preview(
-                    on_event=collector,
-                    target=targets or None,
-                    refresh=refresh or None,
-                    plan=str(plan),
-                    diff=False,
-                    **self._capture(op),
-                ),
-            )
-            summary = dict(result.change_summary)
-        else:
-            result = self._run(
-                op,
-                stack,
-                handle,
-                lambda: handle.preview_destroy(
-                    on_event=collector, target=targets or None, exclude_protected=not targets, **self._capture(op)
-                ),
-            )
-            summary = dict(result.change_summary)
+            try:
+                if kind == "update":
+                    result = self._run(
+                        op,
+                        stack,
+                        handle,
+                        lambda: handle.preview(
+                            on_event=collector,
+                            target=targets or None,
+                            refresh=refresh or None,
+                            plan=str(plan),
+                            diff=False,
+                            **self._capture(op),
+                        ),
+                    )
+                else:
+                    result = self._run(
+                        op,
+                        stack,
+                        handle,
+                        lambda: handle.preview_destroy(
+                            on_event=collector,
+                            target=targets or None,
+                            exclude_protected=not targets,
+                            **self._capture(op),
+                        ),
+                    )
+            finally:
+                deployment, pending = state_future.result()
+                secrets_future.result()
+        summary = dict(result.change_summary)
         record = PreviewRecord(
             preview_id=preview_id,
             kind=kind,

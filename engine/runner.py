@@ -16,30 +16,28 @@ from typing import Any
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult, OnOutput, _fixup_path
 from pulumi.automation.errors import create_command_error
+from semver import VersionInfo
 
 
 class InterruptiblePulumiCommand(auto.PulumiCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, checked: tuple[str, VersionInfo] | None = None, **kwargs: Any) -> None:
+        """`checked=(command, version)` reuses an earlier version check instead of running `pulumi version` again."""
+        if checked is not None:
+            self.command, self.version = checked
+        else:
+            super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
-        self._process: subprocess.Popen[str] | None = None
+        self._processes: set[subprocess.Popen[str]] = set()
         self.interrupted = False
 
     def interrupt(self) -> bool:
-        """Ask the running CLI to stop gracefully; True if a process was running."""
+        """Ask every running CLI process of this command to stop gracefully; True if one was running."""
         with self._lock:
             self.interrupted = True
-            process = self._process
-        if process is None or process.poll() is not None:
-            return False
-        process.send_signal(signal.SIGINT)
-        return True
-
-    def kill(self) -> None:
-        with self._lock:
-            process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
+            running = [p for p in self._processes if p.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGINT)
+        return bool(running)
 
     def run(
         self,
@@ -75,7 +73,7 @@ class InterruptiblePulumiCommand(auto.PulumiCommand):
             encoding="utf-8",
         ) as process:
             with self._lock:
-                self._process = process
+                self._processes.add(process)
                 if self.interrupted:  # cancelled before the CLI started
                     process.send_signal(signal.SIGINT)
             readers = [
@@ -88,7 +86,7 @@ class InterruptiblePulumiCommand(auto.PulumiCommand):
                 t.join()
             process.wait()
             with self._lock:
-                self._process = None
+                self._processes.discard(process)
         result = CommandResult(
             stdout="\n".join(stdout_chunks), stderr="\n".join(stderr_chunks), code=process.returncode
         )

@@ -11,11 +11,20 @@ from engine.runner import InterruptiblePulumiCommand
 from engine.settings import Settings
 from engine.toolchain import PULUMI_VERSION, prepare_local_dirs, pulumi_env, require_pulumi
 
+_CHECKED: dict[str, tuple[str, VersionInfo]] = {}
+
 
 def pulumi_command(settings: Settings) -> InterruptiblePulumiCommand:
-    """The pinned pulumi CLI; the SDK's version check stays on (a wrong CLI fails here, not mid-update)."""
+    """The pinned pulumi CLI; the SDK's version check stays on (a wrong CLI fails here, not mid-update). The check
+    runs once per binary per process; every operation still gets its own, separately interruptible command."""
     binary = require_pulumi(settings)
-    return InterruptiblePulumiCommand(root=str(binary.parent.parent), version=VersionInfo.parse(PULUMI_VERSION))
+    key = str(binary)
+    if key in _CHECKED:
+        return InterruptiblePulumiCommand(checked=_CHECKED[key])
+    command = InterruptiblePulumiCommand(root=str(binary.parent.parent), version=VersionInfo.parse(PULUMI_VERSION))
+    assert command.version is not None
+    _CHECKED[key] = (command.command, command.version)
+    return command
 
 
 def stack_handle(

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS operations (
 CREATE INDEX IF NOT EXISTS operations_stack ON operations(stack, seq);
 CREATE INDEX IF NOT EXISTS operations_user ON operations(user, seq);
 CREATE INDEX IF NOT EXISTS operations_status ON operations(status, seq);
+CREATE INDEX IF NOT EXISTS operations_seq ON operations(seq);
 CREATE TABLE IF NOT EXISTS attachments (
     op_id TEXT PRIMARY KEY,
     text TEXT NOT NULL
