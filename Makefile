@@ -9,9 +9,12 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 bootstrap:
 	@scripts/bootstrap.sh
 
-## The main job on embedded defaults (local file backend, SQLite audit log, simulated cloud).
+## The main job on embedded defaults (local file backend, SQLite audit log, simulated cloud): check the toolchain,
+## show a real preview of aws-dev, then serve the MCP server on 127.0.0.1:8000 and print how to connect a client.
 run: bootstrap
 	$(VENV)/datamcp doctor
+	$(VENV)/datamcp preview aws-dev
+	$(VENV)/datamcp-mcp --transport http --dev-tokens
 
 ## The whole suite: lint, type check, every test (including the slow ones that run the real CLI).
 test: bootstrap lint typecheck pytest

@@ -104,11 +104,12 @@ def _cmd_stacks(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.render import synth_json, synth_tree
+    from engine.render import synth_json, synth_markdown, synth_tree
     from engine.synth import synth
 
     result = synth(args.stack, settings.project_root, isolated=False)  # one-shot process: no worker needed
-    print(synth_json(result) if args.format == "json" else synth_tree(result))
+    render = {"json": synth_json, "markdown": synth_markdown, "tree": synth_tree}[args.format]
+    print(render(result))
     return EXIT_OK
 
 
@@ -281,7 +282,7 @@ def build_parser(settings_user: str = "") -> argparse.ArgumentParser:
     command("stacks", _cmd_stacks, "list the stacks this project defines")
     p = command("synth", _cmd_synth, "the stack's resource graph, offline (no CLI, no credentials)", json_flag=False)
     p.add_argument("stack")
-    p.add_argument("--format", choices=["tree", "json"], default="tree")
+    p.add_argument("--format", choices=["tree", "json", "markdown"], default="tree")
     p = command("describe", _cmd_describe, "a stack's config schema, outputs (secrets masked), last operation")
     p.add_argument("stack")
     p = command("preview", _cmd_preview, "preview changes and save them under a preview id", user=True, json_flag=False)

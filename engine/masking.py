@@ -20,7 +20,11 @@ PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),  # JWTs
     re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{16,}"),
     re.compile(r"(?i)(\"private_key\"\s*:\s*\")[^\"]+"),  # service-account JSON
-    re.compile(r"(?i)\b(password|passwd|passphrase|token|api[_-]?key|secret)(\s*[=:]\s*)([^\s\"',;]{6,})"),
+    # `password=...`, `token: ...`, `"secret": "..."`; never `Secret::name` (URNs) or `Secret:` type tokens.
+    re.compile(
+        r"(?i)\b(password|passwd|passphrase|token|api[_-]?key|secret)(\"?\s*(?:=|:(?![:/]))\s*\"?)"
+        r"([^\s\"',;:]{6,})"
+    ),
 ]
 
 

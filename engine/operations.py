@@ -238,10 +238,18 @@ class Engine:
         )
 
     @contextmanager
-    def _operation(self, tool: str, stack: str | None, user: str, params: dict[str, Any]) -> Iterator[_Op]:
+    def _operation(
+        self, tool: str, stack: str | None, user: str, params: dict[str, Any], operation_id: str | None = None
+    ) -> Iterator[_Op]:
         """Audit an operation: no `started` record, no operation (AuditUnavailable propagates, nothing ran)."""
         op = _Op(
-            id=str(uuid.uuid4()), tool=tool, stack=stack, user=user, params=params, start_ts=now(), masker=Masker()
+            id=operation_id or str(uuid.uuid4()),
+            tool=tool,
+            stack=stack,
+            user=user,
+            params=params,
+            start_ts=now(),
+            masker=Masker(),
         )
         self.audit.append(self._record(op, "started"))
         with self._running_lock:
@@ -456,13 +464,15 @@ class Engine:
         targets: list[str] | None = None,
         refresh: bool = False,
         on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
         kind: str = "update",
     ) -> PreviewResult:
         """Preview the changes to `stack` and save them (with the update plan and digests) under a preview_id."""
         check_stack_name(stack)
         targets = check_targets(stack, targets)
         params = {"targets": targets, "refresh": refresh, "kind": kind}
-        with self._operation("preview" if kind == "update" else "preview-destroy", stack, user, params) as op:
+        tool = "preview" if kind == "update" else "preview-destroy"
+        with self._operation(tool, stack, user, params, operation_id) as op:
             return self._preview(op, stack, targets, refresh, on_progress, kind)
 
     def _preview(
@@ -520,7 +530,7 @@ class Engine:
             operation_id=op.id,
             targets=targets,
             digests=self._digests(stack, deployment),
-            plan_file=str(plan) if plan.exists() else None,
+            plan_file=plan.name if plan.exists() else None,  # relative to the previews dir: portable between runners
             plan_sha256=file_sha256(plan) if plan.exists() else None,
             change_summary=summary,
         )
@@ -575,10 +585,11 @@ class Engine:
         preview_id: str | None = None,
         approval_id: str | None = None,
         on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> ApplyResult:
         """Dry run by default: without a preview_id and an approval it only previews. With them it applies exactly
         the approved preview, or refuses if anything changed since."""
-        return self._apply("up", "update", stack, user, preview_id, approval_id, on_progress)
+        return self._apply("up", "update", stack, user, preview_id, approval_id, on_progress, operation_id)
 
     def destroy(
         self,
@@ -589,13 +600,16 @@ class Engine:
         approval_id: str | None = None,
         targets: list[str] | None = None,
         on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> ApplyResult:
         """Like up: a destroy preview first; only its own approval destroys. Protected resources stay unless
         explicitly targeted."""
         if preview_id is None or approval_id is None:
-            preview = self.preview(stack, user=user, targets=targets, on_progress=on_progress, kind="destroy")
+            preview = self.preview(
+                stack, user=user, targets=targets, on_progress=on_progress, kind="destroy", operation_id=operation_id
+            )
             return self._dry_run(stack, preview)
-        return self._apply("destroy", "destroy", stack, user, preview_id, approval_id, on_progress)
+        return self._apply("destroy", "destroy", stack, user, preview_id, approval_id, on_progress, operation_id)
 
     def _dry_run(self, stack: str, preview: PreviewResult) -> ApplyResult:
         verb = "up" if preview.kind == "update" else "destroy"
@@ -621,12 +635,15 @@ class Engine:
         preview_id: str | None,
         approval_id: str | None,
         on_progress: ProgressCallback | None,
+        operation_id: str | None = None,
     ) -> ApplyResult:
         check_stack_name(stack)
         if preview_id is None or approval_id is None:
-            return self._dry_run(stack, self.preview(stack, user=user, on_progress=on_progress, kind=kind))
+            return self._dry_run(
+                stack, self.preview(stack, user=user, on_progress=on_progress, kind=kind, operation_id=operation_id)
+            )
         params = {"preview_id": preview_id, "approval_id": approval_id}
-        with self._operation(tool, stack, user, params) as op:
+        with self._operation(tool, stack, user, params, operation_id) as op:
             op.preview_id, op.approval_id = preview_id, approval_id
             with self.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=self.settings.lock_wait_seconds):
                 return self._apply_locked(op, kind, stack, preview_id, approval_id, on_progress)
@@ -662,9 +679,8 @@ class Engine:
                 preview_id=preview_id,
                 changed=changed,
             )
-        if preview.plan_file and (
-            not Path(preview.plan_file).exists() or file_sha256(Path(preview.plan_file)) != preview.plan_sha256
-        ):
+        plan_path = self.previews.root / preview.plan_file if preview.plan_file else None
+        if plan_path is not None and (not plan_path.exists() or file_sha256(plan_path) != preview.plan_sha256):
             raise StalePreview(f"the saved plan of preview {preview_id} is missing or altered", preview_id=preview_id)
         self.approvals.consume(approval_id, op.id)
         total = len(preview.result.get("changes", [])) or None
@@ -676,7 +692,7 @@ class Engine:
                 handle,
                 lambda: handle.up(
                     on_event=collector,
-                    plan=preview.plan_file,
+                    plan=str(plan_path) if plan_path else None,
                     target=preview.targets or None,
                     show_secrets=False,
                     **self._capture(op),
@@ -723,12 +739,14 @@ class Engine:
         preview_only: bool = True,
         clear_pending_creates: bool = False,
         on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> RefreshResult:
         """Drift detection: which resources differ from the state. With preview_only=False the state is updated to
         what exists (the cloud is never changed by a refresh)."""
         check_stack_name(stack)
         params = {"preview_only": preview_only, "clear_pending_creates": clear_pending_creates}
-        with self._operation("refresh" if not preview_only else "check-drift", stack, user, params) as op:
+        tool = "refresh" if not preview_only else "check-drift"
+        with self._operation(tool, stack, user, params, operation_id) as op:
             if preview_only:
                 return self._refresh(op, stack, True, False, on_progress)
             with self.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=self.settings.lock_wait_seconds):
@@ -773,6 +791,103 @@ class Engine:
             duration_seconds=round(time.monotonic() - started, 3),
         )
         return RefreshResult.model_validate(op.masker.obj(refreshed.model_dump()))
+
+    def find_approval(self, preview_id: str) -> Approval:
+        """The newest valid, unused approval of this preview (by someone other than who asked for it)."""
+        preview = self.previews.get(preview_id)
+        candidates = []
+        for path in self.approvals.root.glob("*.json") if self.approvals.root.exists() else []:
+            approval = self.approvals.get(path.stem)
+            if approval.preview_id != preview_id:
+                continue
+            try:
+                self.approvals.check(approval, preview, preview.kind)
+            except ApprovalInvalid:
+                continue
+            candidates.append(approval)
+        if not candidates:
+            raise ApprovalRequired(
+                f"preview {preview_id} has no valid approval; a person other than {preview.user} must run "
+                f"`datamcp approve {preview_id}`",
+                preview_id=preview_id,
+                stack=preview.stack,
+            )
+        return max(candidates, key=lambda a: a.created_at)
+
+    def apply_preview(
+        self,
+        preview_id: str,
+        *,
+        user: str,
+        kind: str = "update",
+        on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
+    ) -> ApplyResult:
+        """Apply a preview with the approval another principal gave it (the agents' route: they never hold approval
+        ids). Without one the refusal is recorded like any other."""
+        preview = self.previews.get(preview_id)
+        if preview.kind != kind:
+            raise InvalidInput(f"preview {preview_id} is a {preview.kind} preview, not a {kind}")
+        try:
+            approval = self.find_approval(preview_id)
+        except ApprovalRequired as refusal:
+            self._record_refusal(
+                "up" if kind == "update" else "destroy",
+                preview.stack,
+                user,
+                {"preview_id": preview_id},
+                refusal,
+                operation_id,
+            )
+            raise
+        run = self.up if kind == "update" else self.destroy
+        return run(
+            preview.stack,
+            user=user,
+            preview_id=preview_id,
+            approval_id=approval.approval_id,
+            on_progress=on_progress,
+            operation_id=operation_id,
+        )
+
+    def _record_refusal(
+        self, tool: str, stack: str, user: str, params: dict[str, Any], refusal: DataMcpError, operation_id: str | None
+    ) -> None:
+        """Put a refusal that happened before an operation could start on record, as a `refused` operation."""
+        with contextlib.suppress(type(refusal)), self._operation(tool, stack, user, params, operation_id):
+            raise refusal
+
+    def request_apply(self, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
+        """Record that `user` asks a human to approve this preview, and say exactly what the human must do."""
+        preview = self.previews.get(preview_id)
+        with self._operation("request-apply", preview.stack, user, {"preview_id": preview_id, "reason": reason}) as op:
+            op.preview_id = preview_id
+            self._check_fresh(preview)
+            verb = "up" if preview.kind == "update" else "destroy"
+            return {
+                "operation_id": op.id,
+                "preview_id": preview_id,
+                "stack": preview.stack,
+                "kind": preview.kind,
+                "change_summary": preview.change_summary,
+                "approve_command": f"datamcp approve {preview_id} --approver <your-name>",
+                "apply_command": (
+                    f"datamcp {verb} {preview.stack} --preview-id {preview_id} --approval-id <approval-id>"
+                ),
+                "ci_route": f"GitHub Actions: run the 'apply' workflow with stack={preview.stack} and "
+                f"preview_id={preview_id}; the '{preview.stack}' environment's reviewers approve it",
+                "expires_at": preview.result.get("expires_at"),
+            }
+
+    def request_cancel(self, operation_id: str) -> None:
+        """Stop an operation the caller started itself (e.g. a client that cancelled its request), even if its audit
+        record is not written yet: the marker is picked up when the operation starts its CLI."""
+        self.cancel_dir.mkdir(parents=True, exist_ok=True)
+        (self.cancel_dir / operation_id).write_text("requested")
+        with self._running_lock:
+            op = self._running.get(operation_id)
+        if op is not None:
+            self._interrupt(op)
 
     # --- cancel -------------------------------------------------------------------------------------------------
     def cancel(self, operation_id: str, *, user: str, admin: bool = False) -> OperationRecord:

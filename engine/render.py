@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from engine.masking import Masker
 from engine.results import PreviewResult, SynthResource, SynthResult
 
 
@@ -88,6 +89,10 @@ def preview_markdown(preview: PreviewResult, *, limit: int = GITHUB_COMMENT_LIMI
     heading = title or f"### DataMCP preview: `{preview.stack}`"
     if not changed and not preview.diagnostics and not preview.policy_violations:
         return f"{heading}\n\nNo changes. (preview `{preview.preview_id}`)\n"
+    return Masker().text(_preview_markdown(preview, heading, changed, limit))
+
+
+def _preview_markdown(preview: PreviewResult, heading: str, changed: dict[str, int], limit: int) -> str:
     parts = []
     for op in sorted(changed, key=lambda o: (_OP_ORDER.index(o) if o in _OP_ORDER else 99, o)):
         text = f"{changed[op]} to {_OP_LABEL.get(op, op)}"
@@ -194,3 +199,27 @@ def preview_markdown(preview: PreviewResult, *, limit: int = GITHUB_COMMENT_LIMI
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:500]
+
+
+def synth_markdown(result: SynthResult, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The PR comment for a forked PR (no credentials): the offline graph, clearly labelled as not a diff."""
+    head = [
+        f"### DataMCP synth: `{result.stack}` (offline)",
+        "",
+        "> [!NOTE]",
+        "> This pull request comes from a fork, so the workflow has no cloud credentials: this is the resource graph "
+        "computed offline (`datamcp synth`), **not** a diff against the deployed stack. A maintainer can run the "
+        "preview workflow for the real diff.",
+        "",
+        f"{result.resource_count} resources ({result.custom_resource_count} cloud resources).",
+        "",
+        "| type | count |",
+        "|---|---|",
+    ]
+    rows = [f"| `{t}` | {n} |" for t, n in result.counts_by_type.items()]
+    tree = synth_tree(result)
+    body = [*head, *rows, "", "<details><summary>Resource tree</summary>", "", "```", tree, "```", "</details>"]
+    text = "\n".join(body) + "\n"
+    if len(text) > limit:
+        text = "\n".join([*head, *rows, "", "_The resource tree was left out to fit a GitHub comment._"]) + "\n"
+    return Masker().text(text)

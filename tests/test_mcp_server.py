@@ -1,26 +1,329 @@
+"""The MCP server: FastMCP's in-memory client, and the real HTTP server as a subprocess on a free port."""
+
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
+import pytest
 from fastmcp import Client
+from fastmcp.client.auth import BearerAuth
+from fastmcp.exceptions import ToolError
+from pydantic import SecretStr
 
 import mcp_server
+from engine.operations import Engine
+from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
 
+pytestmark = pytest.mark.slow
+DEV_REPO_TOKEN = "ghp_sandboxDevTokenNotReal0123456789abcd"
+VIEWER_TOOLS = {
+    "list_stacks",
+    "describe_stack",
+    "get_outputs",
+    "synth",
+    "preview",
+    "check_drift",
+    "get_operation",
+    "list_operations",
+    "check_toolchain",
+}
+OPERATOR_TOOLS = VIEWER_TOOLS | {"request_apply", "apply", "cancel_operation"}
 
-def _call(settings: Settings, tool: str, args: dict[str, Any]) -> Any:
-    async def run() -> Any:
-        async with Client(mcp_server.create_server(settings)) as client:
-            tools = {t.name: t for t in await client.list_tools()}
-            result = await client.call_tool(tool, args)
-            return tools, result.structured_content
 
-    return asyncio.run(run())
+def server_for(settings: Settings, **overrides: Any) -> Any:
+    return mcp_server.create_server(settings.model_copy(update=overrides), engine=Engine(settings))
 
 
-def test_check_toolchain_is_read_only_and_reports_ok(settings: Settings) -> None:
-    tools, content = _call(settings, "check_toolchain", {})
-    assert tools["check_toolchain"].annotations.read_only_hint is True
-    assert content["ok"] is True
-    assert {c["name"] for c in content["checks"]} >= {"pulumi", "helm", "backend", "audit"}
+async def tool_names(server: Any) -> set[str]:
+    async with Client(server) as client:
+        return {t.name for t in await client.list_tools()}
+
+
+def test_tools_listed_per_role_and_mode(sandbox_settings: Settings) -> None:
+    s = sandbox_settings
+    assert asyncio.run(tool_names(server_for(s, mcp_stdio_roles=["viewer"]))) == VIEWER_TOOLS
+    assert asyncio.run(tool_names(server_for(s, mcp_stdio_roles=["operator"]))) == OPERATOR_TOOLS
+    assert asyncio.run(tool_names(server_for(s, mcp_stdio_roles=["admin"]))) == OPERATOR_TOOLS  # destroy is off
+    admin = server_for(s, mcp_stdio_roles=["admin"], mcp_enable_destroy=True)
+    assert asyncio.run(tool_names(admin)) == OPERATOR_TOOLS | {"destroy"}
+    operator = server_for(s, mcp_stdio_roles=["operator"], mcp_enable_destroy=True)
+    assert "destroy" not in asyncio.run(tool_names(operator))
+    read_only = server_for(s, mcp_stdio_roles=["admin"], mcp_enable_destroy=True, mcp_read_only=True)
+    assert asyncio.run(tool_names(read_only)) == VIEWER_TOOLS
+    assert "approve" not in asyncio.run(tool_names(admin))
+
+
+def test_unknown_roles_are_an_error_at_start_up(sandbox_settings: Settings) -> None:
+    from engine.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="unknown role 'superuser'"):
+        server_for(sandbox_settings, mcp_stdio_roles=["superuser"])
+    with pytest.raises(SettingsError, match="unknown role"):
+        mcp_server.create_server(
+            sandbox_settings.model_copy(
+                update={"mcp_tokens": SecretStr(json.dumps({"t0ken-value": {"principal": "x", "roles": ["root"]}}))}
+            ),
+            transport="http",
+        )
+
+
+def test_annotations_are_truthful(sandbox_settings: Settings) -> None:
+    async def run() -> dict[str, Any]:
+        async with Client(server_for(sandbox_settings, mcp_stdio_roles=["admin"], mcp_enable_destroy=True)) as c:
+            return {t.name: t.annotations for t in await c.list_tools()}
+
+    notes = asyncio.run(run())
+    for name in VIEWER_TOOLS:
+        assert notes[name].read_only_hint is True, name
+    for name in ("apply", "destroy"):
+        assert notes[name].read_only_hint is False and notes[name].destructive_hint is True
+    assert notes["request_apply"].destructive_hint is False and notes["request_apply"].read_only_hint is False
+
+
+def test_preview_apply_flow_with_progress_refusal_and_approval(sandbox_settings: Settings) -> None:
+    s = sandbox_settings
+    engine = Engine(s)
+    server = mcp_server.create_server(s.model_copy(update={"default_user": "agent"}), engine=engine)
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async def flow() -> tuple[dict[str, Any], str, dict[str, Any]]:
+        async with Client(server) as client:
+            preview = (
+                await client.call_tool("preview", {"stack": "aws-dev"}, progress_handler=on_progress)
+            ).structured_content
+            refused = await client.call_tool("apply", {"preview_id": preview["preview_id"]}, raise_on_error=False)
+            assert refused.is_error
+            request = (
+                await client.call_tool(
+                    "request_apply", {"preview_id": preview["preview_id"], "reason": "roll out the dev stack"}
+                )
+            ).structured_content
+            engine.approve(preview["preview_id"], approver="human-reviewer")
+            applied = (await client.call_tool("apply", {"preview_id": preview["preview_id"]})).structured_content
+            return preview, refused.content[0].text + json.dumps(request), applied
+
+    preview, refusal, applied = asyncio.run(flow())
+    assert preview["preview_id"] and preview["change_summary"]["create"] > 40
+    assert "request_apply" in preview["summary"]
+    assert len(progress) > 10 and max(done for done, _, _ in progress) > 0
+    assert "approval_required" in refusal and "datamcp approve" in refusal
+    assert applied["applied"] is True
+    assert len(Inventory(s.sandbox_dir).list("datamcp", "aws-dev")) > 40  # type: ignore[arg-type]
+    tools = [(r.tool, r.status, r.user) for r in reversed(engine.list_operations(limit=20).items)]
+    assert ("up", "refused", "agent") in tools and ("up", "succeeded", "agent") in tools
+    assert ("request-apply", "succeeded", "agent") in tools
+
+
+def test_self_approval_cannot_be_applied(sandbox_settings: Settings) -> None:
+    engine = Engine(sandbox_settings)
+    server = mcp_server.create_server(sandbox_settings.model_copy(update={"default_user": "agent"}), engine=engine)
+
+    async def run() -> str:
+        async with Client(server) as client:
+            preview = (await client.call_tool("preview", {"stack": "gcp-dev"})).structured_content
+            with pytest.raises(Exception, match="cannot approve"):
+                engine.approve(preview["preview_id"], approver="agent")
+            result = await client.call_tool("apply", {"preview_id": preview["preview_id"]}, raise_on_error=False)
+            return str(result.content[0].text)
+
+    assert "approval_required" in asyncio.run(run())
+    assert Inventory(sandbox_settings.sandbox_dir).list("datamcp", "gcp-dev") == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "message"),
+    [
+        ("preview", {"stack": "../etc"}, "pattern"),
+        ("preview", {"stack": 42}, "string"),
+        ("preview", {}, "required"),
+        ("request_apply", {"preview_id": "abcdefgh-1234", "reason": "x" * 5000}, "at most 2000"),
+        ("preview", {"stack": "gcp-dev", "targets": ["urn:pulumi:gcp-dev::datamcp::t::n"] * 51}, "at most 50"),
+        ("synth", {"stack": "gcp-dev", "limit": 1000}, "less than or equal to 100"),
+    ],
+)
+def test_malformed_and_oversized_arguments_are_rejected(
+    sandbox_settings: Settings, tool: str, args: dict[str, Any], message: str
+) -> None:
+    async def run() -> str:
+        async with Client(server_for(sandbox_settings)) as client:
+            with pytest.raises(ToolError) as info:
+                await client.call_tool(tool, args)
+            return str(info.value)
+
+    assert message in asyncio.run(run())
+
+
+def test_secrets_never_appear_in_tool_results_or_resources(sandbox_settings: Settings) -> None:
+    engine = Engine(sandbox_settings)
+    preview = engine.preview("aws-dev", user="someone")
+    engine.up(
+        "aws-dev",
+        user="someone",
+        preview_id=preview.preview_id,
+        approval_id=engine.approve(preview.preview_id, approver="other").approval_id,
+    )
+
+    async def run() -> str:
+        out = []
+        async with Client(mcp_server.create_server(sandbox_settings, engine=engine)) as client:
+            for tool, args in (
+                ("describe_stack", {"stack": "aws-dev"}),
+                ("get_outputs", {"stack": "aws-dev"}),
+                ("preview", {"stack": "aws-dev"}),
+                ("check_drift", {"stack": "aws-dev"}),
+                ("list_operations", {}),
+                ("synth", {"stack": "aws-dev", "include_inputs": True, "limit": 100}),
+            ):
+                out.append(json.dumps((await client.call_tool(tool, args)).structured_content))
+            out.append(str(await client.read_resource("stack://aws-dev/outputs")))
+            ops = engine.list_operations(limit=1).items[0].id
+            out.append(str(await client.read_resource(f"ops://{ops}")))
+        return "".join(out)
+
+    text = asyncio.run(run())
+    assert DEV_REPO_TOKEN not in text
+    assert '"kubeconfig": "[secret]"' in text
+
+
+def test_a_cancelled_preview_ends_cancelled_and_leaves_the_stack_unlocked(
+    sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATAMCP_SANDBOX_FAULTS", json.dumps({"stall_check": "network-vpc", "stall_seconds": "20"}))
+    engine = Engine(sandbox_settings)
+    server = mcp_server.create_server(sandbox_settings, engine=engine)
+
+    async def run() -> None:
+        async with Client(server) as client:
+            task = asyncio.create_task(client.call_tool("preview", {"stack": "gcp-dev"}))
+            for _ in range(200):
+                await asyncio.sleep(0.1)
+                if engine.audit.running():
+                    break
+            await asyncio.sleep(1.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            for _ in range(300):
+                if not engine.audit.running():
+                    break
+                await asyncio.sleep(0.1)
+
+    asyncio.run(run())
+    previews = [r for r in engine.list_operations(limit=10).items if r.tool == "preview"]
+    assert previews[0].status == "cancelled"
+    assert engine.locks.holder("gcp-dev") is None
+    monkeypatch.delenv("DATAMCP_SANDBOX_FAULTS")
+    assert engine.preview("gcp-dev", user="after").has_changes
+
+
+def test_two_clients_preview_different_stacks_at_once(sandbox_settings: Settings) -> None:
+    server = server_for(sandbox_settings)
+
+    async def one(stack: str) -> dict[str, Any]:
+        async with Client(server) as client:
+            return (await client.call_tool("preview", {"stack": stack})).structured_content  # type: ignore[return-value]
+
+    async def both() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(one("aws-dev"), one("gcp-dev")))
+
+    aws, gcp = asyncio.run(both())
+    assert aws["stack"] == "aws-dev" and gcp["stack"] == "gcp-dev"
+    assert all(c["urn"].startswith("urn:pulumi:aws-dev::") for c in aws["changes"])
+    assert all(c["urn"].startswith("urn:pulumi:gcp-dev::") for c in gcp["changes"])
+
+
+# --- the real HTTP server ----------------------------------------------------------------------------------------
+
+TOKENS = {
+    "viewer-token-0123456789": {"principal": "vera", "roles": ["viewer"]},
+    "operator-token-0123456789": {"principal": "otto", "roles": ["operator"]},
+    "admin-token-0123456789": {"principal": "ada", "roles": ["admin"]},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def http_server(sandbox_settings: Settings) -> Iterator[str]:
+    port = free_port()
+    s = sandbox_settings
+    env = {
+        **os.environ,
+        "DATAMCP_PROJECT_ROOT": str(s.project_root),
+        "DATAMCP_STATE_DIR": str(s.state_dir),
+        "DATAMCP_TOOLS_DIR": str(s.tools_dir),
+        "DATAMCP_SANDBOX": "1",
+        "DATAMCP_MCP_TOKENS": json.dumps(TOKENS),
+        "DATAMCP_MCP_MAX_REQUEST_BYTES": "20000",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=str(Path(__file__).parents[1]),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(proc.stdout.read1().decode() if proc.stdout else "server did not start")  # type: ignore[attr-defined]
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_http_requires_a_valid_bearer_token(http_server: str) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    assert httpx.post(http_server + "/mcp", json=body, headers=headers).status_code == 401
+    wrong = {**headers, "Authorization": "Bearer not-a-real-token"}
+    assert httpx.post(http_server + "/mcp", json=body, headers=wrong).status_code == 401
+    big = {**headers, "Authorization": "Bearer viewer-token-0123456789"}
+    huge = {**body, "params": {"padding": "x" * 30_000}}
+    assert httpx.post(http_server + "/mcp", json=huge, headers=big).status_code == 413
+
+
+def test_http_roles_and_the_principal_on_record(http_server: str, sandbox_settings: Settings) -> None:
+    async def run() -> tuple[set[str], set[str], str, str]:
+        async with Client(http_server + "/mcp", auth=BearerAuth("viewer-token-0123456789")) as viewer:
+            viewer_tools = {t.name for t in await viewer.list_tools()}
+            preview = (await viewer.call_tool("preview", {"stack": "gcp-dev"})).structured_content
+            denied = await viewer.call_tool("apply", {"preview_id": preview["preview_id"]}, raise_on_error=False)
+        async with Client(http_server + "/mcp", auth=BearerAuth("operator-token-0123456789")) as operator:
+            operator_tools = {t.name for t in await operator.list_tools()}
+            asked = (
+                await operator.call_tool("request_apply", {"preview_id": preview["preview_id"], "reason": "please"})
+            ).structured_content
+        return viewer_tools, operator_tools, denied.content[0].text, json.dumps(asked)
+
+    viewer_tools, operator_tools, denied, asked = asyncio.run(run())
+    assert viewer_tools == VIEWER_TOOLS and operator_tools == OPERATOR_TOOLS
+    assert "apply" in denied.lower() and ("unknown" in denied.lower() or "not" in denied.lower())
+    assert "datamcp approve" in asked
+    ops = Engine(sandbox_settings).list_operations(limit=10).items
+    assert {(r.tool, r.user) for r in ops} >= {("preview", "vera"), ("request-apply", "otto")}

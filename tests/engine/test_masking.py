@@ -40,8 +40,16 @@ def test_known_secret_values_are_masked_everywhere_in_objects() -> None:
     assert m.text("x marks") == "x marks"
 
 
-def test_ordinary_infrastructure_text_is_left_alone() -> None:
-    text = "arn:aws:iam::123456789012:role/datamcp-aws-dev-cluster vpc-0a1b2c3d urn:pulumi:aws-dev::datamcp::x"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "arn:aws:iam::123456789012:role/datamcp-aws-dev-cluster vpc-0a1b2c3d urn:pulumi:aws-dev::datamcp::x",
+        "urn:pulumi:aws-dev::datamcp::kubernetes:core/v1:Secret::argocd-repo-credentials",
+        "type kubernetes:core/v1:Secret created; secretsprovider: passphrase",
+        "token_endpoint https://oidc.example/token",
+    ],
+)
+def test_ordinary_infrastructure_text_is_left_alone(text: str) -> None:
     assert Masker().text(text) == text
 
 

@@ -298,9 +298,8 @@ def test_secret_config_never_appears_in_audit_results_or_cli_output(
     deploy(engine, "aws-dev")
     assert engine.describe("aws-dev").outputs["kubeconfig"] == "[secret]"
     drift = engine.refresh("aws-dev", user="alice")
-    for name, value in sandbox_settings.model_dump(mode="json").items():
-        if value is not None and name != "config_passphrase":
-            monkeypatch.setenv(f"DATAMCP_{name.upper()}", str(value))
+    for name in ("project_root", "state_dir", "tools_dir", "sandbox"):
+        monkeypatch.setenv(f"DATAMCP_{name.upper()}", str(getattr(sandbox_settings, name)))
     for argv in (
         ["describe", "aws-dev", "--json"],
         ["preview", "aws-dev", "--format", "json"],

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fetch the saved preview (record and plan) that the preview workflow uploaded for STACK and PREVIEW_ID.
+set -euo pipefail
+stack=$1
+preview_id=$2
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dest="$root/.state/previews"
+mkdir -p "$dest"
+# The newest unexpired artifact of this stack's previews that holds this preview id.
+for name in $(gh api "repos/${GITHUB_REPOSITORY}/actions/artifacts?per_page=100" \
+    --jq ".artifacts[] | select(.expired == false) | select(.name | startswith(\"previews-$stack-\")) | .name"); do
+  run_id=${name##*-}
+  tmp=$(mktemp -d)
+  gh run download "$run_id" --name "$name" --dir "$tmp" >/dev/null 2>&1 || continue
+  if [ -f "$tmp/$preview_id.json" ]; then
+    cp "$tmp/$preview_id.json" "$dest/"
+    [ -f "$tmp/$preview_id.plan.json" ] && cp "$tmp/$preview_id.plan.json" "$dest/"
+    echo "preview $preview_id found in run $run_id"
+    exit 0
+  fi
+done
+echo "preview $preview_id of $stack was not found in the preview workflow's artifacts (7 days)" >&2
+exit 3
