@@ -85,9 +85,10 @@ class _Progress:
 class HashedTokenVerifier(TokenVerifier):
     """Static bearer tokens for the embedded default, compared by sha256 digest (files hold no plain tokens)."""
 
-    def __init__(self, table: dict[str, Principal]) -> None:
+    def __init__(self, table: dict[str, Principal], roles_claim: str) -> None:
         super().__init__()
         self.table = table
+        self.roles_claim = roles_claim
 
     async def verify_token(self, token: str) -> AccessToken | None:
         principal = self.table.get(token_digest(token))
@@ -97,7 +98,7 @@ class HashedTokenVerifier(TokenVerifier):
             token=token,
             client_id=principal.name,
             scopes=list(principal.roles),
-            claims={"principal": principal.name, "roles": list(principal.roles)},
+            claims={"sub": principal.name, self.roles_claim: list(principal.roles)},
         )
 
 
@@ -120,18 +121,18 @@ def _auth_provider(settings: Settings) -> TokenVerifier:
         raise SettingsError(
             "HTTP needs bearer tokens: set DATAMCP_MCP_TOKENS_FILE or DATAMCP_MCP_TOKENS (or JWT settings)"
         )
-    return HashedTokenVerifier(table)
+    return HashedTokenVerifier(table, settings.mcp_jwt_roles_claim)
 
 
 def principal_from_token(token: AccessToken | None, settings: Settings, transport: str) -> Principal | None:
     """The caller: from the bearer token over HTTP, the local OS user over stdio (and the in-memory transport)."""
     if token is not None:
         claims = token.claims or {}
-        roles = claims.get("roles") or claims.get(settings.mcp_jwt_roles_claim) or []
+        roles = claims.get(settings.mcp_jwt_roles_claim) or []  # only our claim grants roles
         if isinstance(roles, str):
             roles = roles.split()
         known = [r for r in roles if r in ("viewer", "operator", "admin")]
-        name = str(claims.get("principal") or claims.get("sub") or token.client_id)
+        name = str(claims.get("sub") or token.client_id)
         return Principal(name=name, roles=known) if known else None
     if transport == "http":
         return None

@@ -327,3 +327,16 @@ def test_http_roles_and_the_principal_on_record(http_server: str, sandbox_settin
     assert "datamcp approve" in asked
     ops = Engine(sandbox_settings).list_operations(limit=10).items
     assert {(r.tool, r.user) for r in ops} >= {("preview", "vera"), ("request-apply", "otto")}
+
+
+def test_previews_are_rate_limited_per_principal(sandbox_settings: Settings) -> None:
+    server = server_for(sandbox_settings, mcp_rate_limit_per_minute=1)
+
+    async def run() -> str:
+        async with Client(server) as client:
+            await client.call_tool("preview", {"stack": "gcp-dev"})
+            with pytest.raises(ToolError) as info:
+                await client.call_tool("preview", {"stack": "gcp-dev"})
+            return str(info.value)
+
+    assert "rate limit" in asyncio.run(run())

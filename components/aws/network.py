@@ -88,32 +88,22 @@ class Network(pulumi.ComponentResource):
 
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"} if args.cluster_name else {}
         public_cidrs, private_cidrs = args.subnet_cidrs()
-        self.public_subnets: list[aws.ec2.Subnet] = []
-        self.private_subnets: list[aws.ec2.Subnet] = []
-        for i, cidr in enumerate(public_cidrs):
-            self.public_subnets.append(
-                aws.ec2.Subnet(
-                    f"{name}-public-{i}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=zone_list[i],
-                    map_public_ip_on_launch=False,
-                    tags=named(f"public-{i}", **{"kubernetes.io/role/elb": "1"}, **cluster_tag),
-                    opts=child(self),
+        subnets: dict[str, list[aws.ec2.Subnet]] = {"public": [], "private": []}
+        # Load balancer discovery: internet-facing ones in public subnets, internal ones in private subnets.
+        for kind, cidrs, lb_role in (("public", public_cidrs, "elb"), ("private", private_cidrs, "internal-elb")):
+            for i, cidr in enumerate(cidrs):
+                subnets[kind].append(
+                    aws.ec2.Subnet(
+                        f"{name}-{kind}-{i}",
+                        vpc_id=self.vpc.id,
+                        cidr_block=cidr,
+                        availability_zone=zone_list[i],
+                        map_public_ip_on_launch=False,
+                        tags=named(f"{kind}-{i}", **{f"kubernetes.io/role/{lb_role}": "1"}, **cluster_tag),
+                        opts=child(self),
+                    )
                 )
-            )
-        for i, cidr in enumerate(private_cidrs):
-            self.private_subnets.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{i}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=zone_list[i],
-                    map_public_ip_on_launch=False,
-                    tags=named(f"private-{i}", **{"kubernetes.io/role/internal-elb": "1"}, **cluster_tag),
-                    opts=child(self),
-                )
-            )
+        self.public_subnets, self.private_subnets = subnets["public"], subnets["private"]
 
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt",

@@ -132,32 +132,28 @@ class DynamoDbAuditStore:
     def _record(item: dict[str, Any]) -> OperationRecord:
         return OperationRecord.model_validate_json(item["data"]["S"])
 
-    def get(self, operation_id: str) -> OperationRecord | None:
+    def _op_items(self, operation_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """An operation's records, newest first."""
+        kwargs: dict[str, Any] = {"Limit": limit} if limit else {}
         try:
-            items = self._call(
+            items: list[dict[str, Any]] = self._call(
                 "query",
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": f"OP#{operation_id}"}},
                 ScanIndexForward=False,
-                Limit=1,
+                **kwargs,
             )["Items"]
         except ClientError as exc:
             raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+        return items
+
+    def get(self, operation_id: str) -> OperationRecord | None:
+        items = self._op_items(operation_id, limit=1)
         return self._record(items[0]) if items else None
 
     def attachment(self, operation_id: str) -> str | None:
-        items = self._call(
-            "query",
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"OP#{operation_id}"}},
-            ScanIndexForward=False,
-        )["Items"]
-        for item in items:
-            if "attachment" in item:
-                return str(item["attachment"]["S"])
-        return None
+        return next((str(i["attachment"]["S"]) for i in self._op_items(operation_id) if "attachment" in i), None)
 
     def _versions(self, index: str, key: str, value: str, descending: bool, start: Any = None) -> Any:
         kwargs: dict[str, Any] = {

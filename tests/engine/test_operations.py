@@ -360,3 +360,14 @@ def test_refresh_reports_drift_and_destroy_needs_its_own_approval(engine: Engine
     approval = engine.approve(dry.preview.preview_id, approver="bob")
     done = engine.destroy(STACK, user="alice", preview_id=dry.preview.preview_id, approval_id=approval.approval_id)
     assert done.applied and inventory(sandbox_settings) == []
+
+
+def test_destroy_keeps_protected_resources_unless_targeted(engine: Engine, sandbox_settings: Settings) -> None:
+    deploy(engine, "aws-prod")  # the prod ops-log table is protected (deletion_protection -> Pulumi protect)
+    table = "urn:pulumi:aws-prod::datamcp::datamcp:aws:OpsLogTable$aws:dynamodb/table:Table::ops-log-table"
+    dry = engine.destroy("aws-prod", user="alice")
+    assert dry.preview is not None and table not in {c.urn for c in dry.preview.changes}
+    approval = engine.approve(dry.preview.preview_id, approver="bob")
+    engine.destroy("aws-prod", user="alice", preview_id=dry.preview.preview_id, approval_id=approval.approval_id)
+    left = {r["urn"] for r in inventory(sandbox_settings, "aws-prod")}
+    assert table in left and len(left) == 1
