@@ -340,3 +340,28 @@ def test_previews_are_rate_limited_per_principal(sandbox_settings: Settings) -> 
             return str(info.value)
 
     assert "rate limit" in asyncio.run(run())
+
+
+def test_stdio_server_serves_the_local_user(sandbox_settings: Settings) -> None:
+    from fastmcp.client.transports import StdioTransport
+
+    s = sandbox_settings
+    env = {
+        **os.environ,
+        "DATAMCP_PROJECT_ROOT": str(s.project_root),
+        "DATAMCP_STATE_DIR": str(s.state_dir),
+        "DATAMCP_TOOLS_DIR": str(s.tools_dir),
+        "DATAMCP_SANDBOX": "1",
+        "DATAMCP_DEFAULT_USER": "local-dev",
+    }
+    transport = StdioTransport(command=str(Path(sys.executable).with_name("datamcp-mcp")), args=[], env=env)
+
+    async def run() -> tuple[set[str], dict[str, Any]]:
+        async with Client(transport) as client:
+            names = {t.name for t in await client.list_tools()}
+            stacks = (await client.call_tool("describe_stack", {"stack": "gcp-dev"})).structured_content
+            return names, stacks  # type: ignore[return-value]
+
+    names, described = asyncio.run(run())
+    assert names == OPERATOR_TOOLS
+    assert described["name"] == "gcp-dev" and described["deployed"] is False
