@@ -86,3 +86,12 @@ def test_an_unopenable_store_is_a_typed_error(tmp_path: Path) -> None:
         open_store(f"sqlite:///{blocker}/audit.db")
     with pytest.raises(AuditUnavailable):
         open_store("postgres://nope")
+
+
+def test_query_by_time_range(tmp_path: Path) -> None:
+    store = SqliteAuditStore(tmp_path / "audit.db")
+    for i, ts in enumerate(["2026-01-01T00:00:00", "2026-02-01T00:00:00", "2026-03-01T00:00:00"]):
+        store.append(OperationRecord(id=f"op-{i}", user="u", tool="up", status="started", start_ts=ts))
+    ids = [r.id for r in store.query(since="2026-01-15T00:00:00", until="2026-03-01T00:00:00").items]
+    assert ids == ["op-1"]
+    assert [r.id for r in store.query(since="2026-02-01T00:00:00").items] == ["op-2", "op-1"]

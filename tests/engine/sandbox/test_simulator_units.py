@@ -84,3 +84,26 @@ def test_state_mode_and_mixing_refusal() -> None:
         ensure_mode("aws-dev", _deployment({}), sandbox=True)
     with pytest.raises(SandboxModeMismatch, match="both simulated and real"):
         ensure_mode("aws-dev", _deployment(sim, {}), sandbox=True)
+
+
+def test_plugin_info_config_and_invokes_over_the_servicer(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import provider_pb2
+
+    from engine.sandbox.provider import SimulatedProvider, to_dict
+
+    provider = SimulatedProvider("aws", Inventory(tmp_path), version("pulumi-aws"))
+    assert provider.GetPluginInfo(None, None).version == version("pulumi-aws")
+    args = struct_pb2.Struct()
+    args.update({"region": "eu-west-1"})
+    configured = provider.Configure(provider_pb2.ConfigureRequest(args=args), None)
+    assert configured.supportsPreview and not configured.acceptSecrets
+    request = provider_pb2.InvokeRequest(
+        tok="aws:index/getAvailabilityZones:getAvailabilityZones", args=struct_pb2.Struct()
+    )
+    zones = to_dict(getattr(provider.Invoke(request, None), "return"))
+    assert zones["names"][0] == "eu-west-1a"
+    unknown = provider.Invoke(provider_pb2.InvokeRequest(tok="aws:ec2/getAmi:getAmi", args=struct_pb2.Struct()), None)
+    assert "does not answer" in unknown.failures[0].reason
