@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from engine import Settings, __version__, load_settings
-from engine.access import Principal, RateLimiter, Role, load_tokens, load_tokens_file, token_digest
+from engine.access import ROLES, Principal, RateLimiter, Role, load_tokens, load_tokens_file, token_digest
 from engine.doctor import run_checks
 from engine.errors import DataMcpError, SettingsError
 from engine.operations import Engine
@@ -131,7 +131,7 @@ def principal_from_token(token: AccessToken | None, settings: Settings, transpor
         roles = claims.get(settings.mcp_jwt_roles_claim) or []  # only our claim grants roles
         if isinstance(roles, str):
             roles = roles.split()
-        known = [r for r in roles if r in ("viewer", "operator", "admin")]
+        known = [r for r in roles if r in ROLES]
         name = str(claims.get("sub") or token.client_id)
         return Principal(name=name, roles=known) if known else None
     if transport == "http":
@@ -148,8 +148,8 @@ def create_server(
     """Build the server: tools registered per the settings (read-only mode, destroy), bound to one engine."""
     settings = settings or load_settings()
     for role in settings.mcp_stdio_roles:
-        if role not in ("viewer", "operator", "admin"):
-            raise SettingsError(f"DATAMCP_MCP_STDIO_ROLES: unknown role {role!r}; roles are viewer, operator, admin")
+        if role not in ROLES:
+            raise SettingsError(f"DATAMCP_MCP_STDIO_ROLES: unknown role {role!r}; roles are {', '.join(ROLES)}")
     auth = _auth_provider(settings) if transport == "http" else None
     eng = engine or Engine(settings)
     limiter = RateLimiter(settings.mcp_rate_limit_per_minute)

@@ -81,24 +81,13 @@ def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_stacks(args: argparse.Namespace, settings: Settings) -> int:
-    from stacks.registry import list_stacks
+    from engine.operations import stack_infos
 
-    specs = list_stacks()
+    infos = stack_infos()
     if args.json:
-        _print(
-            [
-                {
-                    "name": s.name,
-                    "cloud": s.cloud,
-                    "environment": s.environment,
-                    "description": s.description,
-                    "config_file": s.config_file,
-                }
-                for s in specs
-            ]
-        )
+        _print([s.model_dump() for s in infos])
     else:
-        for s in specs:
+        for s in infos:
             print(f"{s.name:<10} {s.cloud:<4} {s.environment:<5} {s.description}")
     return EXIT_OK
 
@@ -161,7 +150,7 @@ def _cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _apply(args: argparse.Namespace, settings: Settings, fn: Callable[..., Any]) -> int:
+def _apply(args: argparse.Namespace, fn: Callable[..., Any]) -> int:
     from engine.render import preview_text
 
     bar = _ProgressBar(not args.json)
@@ -186,7 +175,6 @@ def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     return _apply(
         args,
-        settings,
         lambda on_progress: engine.up(
             args.stack,
             user=args.user,
@@ -201,7 +189,6 @@ def _cmd_destroy(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     return _apply(
         args,
-        settings,
         lambda on_progress: engine.destroy(
             args.stack,
             user=args.user,
@@ -262,7 +249,7 @@ def _cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def build_parser(settings_user: str = "") -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="datamcp", description="Preview and apply infrastructure safely.")
     parser.add_argument("--version", action="version", version=f"datamcp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -16,9 +16,9 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
+from engine.masking import SECRET as SECRET_PLACEHOLDER
 from engine.sandbox import fakes
 
-SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a placeholder, not a password
 UNKNOWN_PLACEHOLDER = "[unknown]"
 
 

@@ -398,18 +398,7 @@ class Engine:
 
     # --- read-only views ----------------------------------------------------------------------------------------
     def list_stacks(self) -> list[StackInfo]:
-        from stacks.registry import list_stacks
-
-        return [
-            StackInfo(
-                name=s.name,
-                cloud=s.cloud,
-                environment=s.environment,
-                description=s.description,
-                config_file=s.config_file,
-            )
-            for s in list_stacks()
-        ]
+        return stack_infos()
 
     def outputs(self, stack: str) -> dict[str, Any]:
         """Current stack outputs; secret ones are shown as "[secret]"."""
@@ -906,6 +895,18 @@ class Engine:
         if op is not None:
             self._interrupt(op)
         return record
+
+
+def stack_infos() -> list[StackInfo]:
+    """The registry's stacks as results (no CLI, no state: safe to call without an Engine)."""
+    from stacks.registry import list_stacks
+
+    return [
+        StackInfo(
+            name=s.name, cloud=s.cloud, environment=s.environment, description=s.description, config_file=s.config_file
+        )
+        for s in list_stacks()
+    ]
 
 
 def check_targets(stack: str, targets: list[str] | None) -> list[str]:

@@ -9,8 +9,10 @@ from typing import Any
 import yaml
 
 from engine.errors import StackConfigInvalid
+from engine.masking import SECRET
 
-SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - what a program sees for a secret when no CLI decrypts it
+# What a program sees for a secret when no CLI decrypts it.
+SECRET_PLACEHOLDER = SECRET
 
 
 def _as_config_string(value: Any) -> str:

@@ -173,33 +173,19 @@ def test_argocd_validation(mock_run: Run) -> None:
     with pytest.raises(ProgramFailed, match="expose_server=True"):
         mock_run(exposed)
 
-    def both_sources() -> None:
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"path": "p", "chart": "c", "target_revision": "1.0.0"}, "exactly one of path"),
+        ({"chart": "c", "target_revision": "HEAD"}, "pinned target_revision"),
+    ],
+)
+def test_argocd_app_source_validation(mock_run: Run, source: dict[str, str], message: str) -> None:
+    def program() -> None:
         provider = cluster_provider("c", KUBECONFIG)
         argocd = ArgoCd("argocd", ArgoCdArgs(provider=provider))
-        ArgoCdAppArgs(
-            provider=provider,
-            argocd=argocd,
-            repo_url="https://x",
-            path="p",
-            chart="c",
-            target_revision="1.0.0",
-            destination_namespace="d",
-        )
+        ArgoCdAppArgs(provider=provider, argocd=argocd, repo_url="https://x", destination_namespace="d", **source)
 
-    with pytest.raises(ProgramFailed, match="exactly one of path"):
-        mock_run(both_sources)
-
-    def unpinned_chart() -> None:
-        provider = cluster_provider("c", KUBECONFIG)
-        argocd = ArgoCd("argocd", ArgoCdArgs(provider=provider))
-        ArgoCdAppArgs(
-            provider=provider,
-            argocd=argocd,
-            repo_url="https://x",
-            chart="c",
-            target_revision="HEAD",
-            destination_namespace="d",
-        )
-
-    with pytest.raises(ProgramFailed, match="pinned target_revision"):
-        mock_run(unpinned_chart)
+    with pytest.raises(ProgramFailed, match=message):
+        mock_run(program)
