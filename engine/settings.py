@@ -36,22 +36,44 @@ def _default_user() -> str:
         return "unknown"
 
 
+def _under_state(name: str) -> Any:
+    """A default beneath the state dir (once the fields before it validated; otherwise validation failed anyway)."""
+    return lambda data: Path(data.get("state_dir") or Path.cwd()) / name
+
+
 class Settings(BaseSettings):
-    """Everything the engine needs from its environment. Empty fields are derived from `state_dir`."""
+    """Everything the engine needs from its environment; every derived path is filled in (none is optional)."""
 
     model_config = SettingsConfigDict(env_prefix="DATAMCP_", extra="ignore", validate_default=True)
 
     project_root: Path = Field(default_factory=default_project_root)
-    state_dir: Path | None = Field(default=None, description="Local state: file backend, audit DB, PULUMI_HOME.")
-    backend_url: str | None = Field(default=None, description="Pulumi state backend: file://, s3://, gs://, ...")
-    audit_url: str | None = Field(default=None, description="Audit store: sqlite:///path or dynamodb://table?region=")
+    state_dir: Path = Field(
+        default_factory=lambda data: Path(data.get("project_root") or Path.cwd()) / ".state",
+        description="Local state: file backend, audit DB, PULUMI_HOME.",
+    )
+    backend_url: str = Field(
+        default_factory=lambda data: _under_state("backend")(data).as_uri(),
+        description="Pulumi state backend: file://, s3://, gs://, ...",
+    )
+    audit_url: str = Field(
+        default_factory=lambda data: "sqlite:///" + str(_under_state("audit.db")(data)).lstrip("/"),
+        description="Audit store: sqlite:///path or dynamodb://table?region=",
+    )
     secrets_provider: str = Field(default="passphrase", description="passphrase, awskms://, gcpkms://, ...")
     config_passphrase: SecretStr | None = Field(default=None, description="Passphrase for the passphrase provider.")
-    pulumi_home: Path | None = None
-    tools_dir: Path | None = Field(default=None, description="Where the built pulumi/helm/actionlint live.")
+    pulumi_home: Path = Field(default_factory=_under_state("pulumi-home"))
+    tools_dir: Path = Field(
+        default_factory=lambda data: Path(data.get("project_root") or Path.cwd()) / ".tools" / "bin",
+        description="Where the built pulumi/helm/actionlint live.",
+    )
     default_user: str = Field(default_factory=_default_user)
-    sandbox: bool | None = Field(default=None, description="Run against the simulated cloud (default: local backend).")
-    sandbox_dir: Path | None = Field(default=None, description="The simulated cloud's inventory and launchers.")
+    sandbox: bool = Field(
+        default_factory=lambda data: str(data.get("backend_url", "")).startswith("file://"),
+        description="Run against the simulated cloud (default: with a local backend).",
+    )
+    sandbox_dir: Path = Field(
+        default_factory=_under_state("sandbox"), description="The simulated cloud's inventory and launchers."
+    )
     approval_key: SecretStr | None = Field(default=None, description="HMAC key for approvals; a checkout makes one.")
     preview_ttl_seconds: int = Field(
         default=3600, ge=60, le=7 * 86400, description="How long a preview can be applied."
@@ -75,14 +97,12 @@ class Settings(BaseSettings):
 
     @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir")
     @classmethod
-    def _absolute(cls, value: Path | None) -> Path | None:
-        return value.expanduser().resolve() if value is not None else None
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
 
     @field_validator("backend_url")
     @classmethod
-    def _backend(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _backend(cls, value: str) -> str:
         parsed = urlparse(value)
         if parsed.scheme not in BACKEND_SCHEMES:
             raise ValueError(f"backend_url must start with one of {', '.join(s + '://' for s in BACKEND_SCHEMES)}")
@@ -94,9 +114,7 @@ class Settings(BaseSettings):
 
     @field_validator("audit_url")
     @classmethod
-    def _audit(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _audit(cls, value: str) -> str:
         parsed = urlparse(value)
         if parsed.scheme not in AUDIT_SCHEMES:
             raise ValueError("audit_url must be sqlite:///ABSOLUTE/PATH or dynamodb://TABLE?region=REGION")
@@ -124,20 +142,9 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _derive(self) -> Settings:
-        if self.state_dir is None:
-            self.state_dir = self.project_root / ".state"
-        if self.backend_url is None:
-            self.backend_url = (self.state_dir / "backend").as_uri()
-        if self.audit_url is None:
-            self.audit_url = "sqlite:///" + str(self.state_dir / "audit.db").lstrip("/")
-        if self.pulumi_home is None:
-            self.pulumi_home = self.state_dir / "pulumi-home"
-        if self.tools_dir is None:
-            self.tools_dir = self.project_root / ".tools" / "bin"
-        if self.sandbox_dir is None:
-            self.sandbox_dir = self.state_dir / "sandbox"
-        local = self.backend_url.startswith("file://")
+    def _passphrase(self) -> Settings:
+        """The dev passphrase only ever protects a local file backend."""
+        local = self.is_local_backend
         if self.secrets_provider == "passphrase":
             if self.config_passphrase is None:
                 if not local:
@@ -149,18 +156,16 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DATAMCP_CONFIG_PASSPHRASE: the dev-only passphrase may only protect a file:// backend"
                 )
-        if self.sandbox is None:
-            self.sandbox = local
         return self
 
     @property
     def is_local_backend(self) -> bool:
-        return str(self.backend_url).startswith("file://")
+        return self.backend_url.startswith("file://")
 
     @property
     def backend_path(self) -> Path | None:
         """The directory of a file:// backend, or None for a remote one."""
-        return Path(urlparse(str(self.backend_url)).path) if self.is_local_backend else None
+        return Path(urlparse(self.backend_url).path) if self.is_local_backend else None
 
 
 def load_settings(**overrides: Any) -> Settings:

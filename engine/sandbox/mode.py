@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from engine.errors import DataMcpError
+from engine.errors import SandboxModeMismatch
 from engine.sandbox.fakes import SIMULATED_MARKER
 
+__all__ = ["SandboxModeMismatch", "ensure_mode", "state_mode"]
+
 Mode = Literal["empty", "sandbox", "real", "mixed"]
-
-
-class SandboxModeMismatch(DataMcpError):
-    """The stack's state was made in the other mode (simulated vs real cloud); running would corrupt it."""
-
-    code = "sandbox_mode_mismatch"
 
 
 def state_mode(deployment: Mapping[str, Any]) -> Mode:
