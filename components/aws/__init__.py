@@ -1,8 +1,9 @@
-"""AWS components: network, EKS cluster, S3 storage, the ops-log table and the state backend."""
+"""AWS components: network, EKS cluster and its service roles, S3 storage, the ops-log table and the state backend."""
 
 from components.aws.eks import EksCluster, EksClusterArgs, NodeGroupSpec
 from components.aws.network import Network, NetworkArgs
 from components.aws.opslog import OpsLogTable, OpsLogTableArgs
+from components.aws.service_role import ServiceRole, ServiceRoleArgs
 from components.aws.state_backend import StateBackend, StateBackendArgs
 from components.aws.storage import LifecycleRule, Storage, StorageArgs
 
@@ -15,6 +16,8 @@ __all__ = [
     "NodeGroupSpec",
     "OpsLogTable",
     "OpsLogTableArgs",
+    "ServiceRole",
+    "ServiceRoleArgs",
     "StateBackend",
     "StateBackendArgs",
     "Storage",

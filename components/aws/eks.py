@@ -10,14 +10,14 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from components.aws.iam import assume_role_policy, managed
+from components.aws.iam import IAM_NAME_INVALID
+from components.aws.service_role import ServiceRole, ServiceRoleArgs
 from components.base import ComponentArgs, child
 from components.naming import physical_name
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 ALL_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-_IAM_INVALID = r"[^\w+=,.@-]"
 
 
 class NodeGroupSpec(BaseModel):
@@ -129,7 +129,17 @@ class EksCluster(pulumi.ComponentResource):
         cluster_name = args.cluster_name or physical_name(
             pulumi.get_project(), pulumi.get_stack(), name, max_len=100, invalid=r"[^A-Za-z0-9_-]"
         )
+        key = self._kms(name, cluster_name, args, tags)
+        cluster_role, node_role = self._roles(name, cluster_name, args)
+        self.node_role = node_role.role
+        self._cluster(name, cluster_name, args, tags, key, cluster_role)
+        self.node_groups = self._node_groups(name, args, tags, node_role)
+        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        self.oidc_provider = self._irsa(name, tags)
+        self._outputs()
 
+    def _kms(self, name: str, cluster_name: str, args: EksClusterArgs, tags: dict[str, str]) -> aws.kms.Key:
+        """A rotating key of our own for envelope encryption of Kubernetes secrets (not the AWS-managed one)."""
         key = aws.kms.Key(
             f"{name}-secrets-key",
             description=f"EKS secrets envelope encryption for {cluster_name}",
@@ -144,20 +154,42 @@ class EksCluster(pulumi.ComponentResource):
             target_key_id=key.key_id,
             opts=child(self),
         )
+        return key
 
-        cluster_role = aws.iam.Role(
-            f"{name}-cluster-role",
-            name=physical_name(cluster_name, "cluster", max_len=64, invalid=_IAM_INVALID),
-            assume_role_policy=assume_role_policy("eks.amazonaws.com", tag_session=True),
-            tags=tags,
-            opts=child(self),
-        )
-        cluster_attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-cluster-{p}", role=cluster_role.name, policy_arn=managed(p), opts=child(self)
+    def _roles(self, name: str, cluster_name: str, args: EksClusterArgs) -> tuple[ServiceRole, ...]:
+        """The control plane's and the nodes' roles, each with only the managed policies EKS documents for it.
+
+        Both were children of this component before ServiceRole existed: `moved_from=self` keeps them in place.
+        """
+        return tuple(
+            ServiceRole(
+                f"{name}-{kind}",
+                ServiceRoleArgs(
+                    service=service,
+                    managed_policies=list(policies),
+                    role_name=physical_name(cluster_name, suffix, max_len=64, invalid=IAM_NAME_INVALID),
+                    tag_session=tag_session,
+                    tags=args.tags,
+                ),
+                opts=child(self),
+                moved_from=self,
             )
-            for p in CLUSTER_POLICIES
-        ]
+            for kind, suffix, service, policies, tag_session in (
+                ("cluster", "cluster", "eks.amazonaws.com", CLUSTER_POLICIES, True),  # EKS tags its sessions
+                ("node", "nodes", "ec2.amazonaws.com", NODE_POLICIES, False),
+            )
+        )
+
+    def _cluster(
+        self,
+        name: str,
+        cluster_name: str,
+        args: EksClusterArgs,
+        tags: dict[str, str],
+        key: aws.kms.Key,
+        role: ServiceRole,
+    ) -> None:
+        """The control plane, created after its log group (so retention is ours) and its role's policies."""
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{cluster_name}/cluster",
@@ -165,11 +197,10 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-
         self.cluster = aws.eks.Cluster(
             f"{name}-cluster",
             name=cluster_name,
-            role_arn=cluster_role.arn,
+            role_arn=role.arn,
             version=args.kubernetes_version,
             vpc_config={
                 "subnet_ids": args.private_subnet_ids,
@@ -181,28 +212,19 @@ class EksCluster(pulumi.ComponentResource):
             encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             tags=tags,
-            opts=child(self, depends_on=[log_group, *cluster_attachments]),
+            opts=child(self, depends_on=[log_group, *role.attachments]),
         )
 
-        self.node_role = aws.iam.Role(
-            f"{name}-node-role",
-            name=physical_name(cluster_name, "nodes", max_len=64, invalid=_IAM_INVALID),
-            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
-            tags=tags,
-            opts=child(self),
-        )
-        node_attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{p}", role=self.node_role.name, policy_arn=managed(p), opts=child(self)
-            )
-            for p in NODE_POLICIES
-        ]
-        self.node_groups = [
+    def _node_groups(
+        self, name: str, args: EksClusterArgs, tags: dict[str, str], role: ServiceRole
+    ) -> list[aws.eks.NodeGroup]:
+        """One managed node group per spec, in the private subnets, created once the node role's policies are on."""
+        return [
             aws.eks.NodeGroup(
                 f"{name}-ng-{group.name}",
                 cluster_name=self.cluster.name,
                 node_group_name=group.name,
-                node_role_arn=self.node_role.arn,
+                node_role_arn=role.arn,
                 subnet_ids=args.private_subnet_ids,
                 instance_types=group.instance_types,
                 capacity_type=group.capacity_type,
@@ -215,13 +237,14 @@ class EksCluster(pulumi.ComponentResource):
                 update_config={"max_unavailable": 1},
                 labels=group.labels,
                 tags=tags,
-                opts=child(self, depends_on=node_attachments),
+                opts=child(self, depends_on=role.attachments),
             )
             for group in args.node_groups
         ]
 
-        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
-        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+    def _irsa(self, name: str, tags: dict[str, str]) -> aws.iam.OpenIdConnectProvider:
+        """The IAM OIDC provider for the cluster's issuer: pods assume IAM roles through service accounts (IRSA)."""
+        return aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=self.oidc_issuer,
             client_id_lists=["sts.amazonaws.com"],
@@ -229,6 +252,8 @@ class EksCluster(pulumi.ComponentResource):
             opts=child(self),
         )
 
+    def _outputs(self) -> None:
+        """Connection details; the kubeconfig is a secret because it is all a client needs to find the API."""
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.name = self.cluster.name
         self.endpoint = self.cluster.endpoint

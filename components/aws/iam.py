@@ -1,10 +1,11 @@
-"""Pure helpers for IAM policy documents."""
+"""Pure helpers for IAM policy documents and names."""
 
 from __future__ import annotations
 
 import json
 
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
+IAM_NAME_INVALID = r"[^\w+=,.@-]"  # what IAM role and policy names may not contain
 
 
 def assume_role_policy(service: str, *, tag_session: bool = False) -> str:

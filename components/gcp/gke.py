@@ -129,7 +129,14 @@ class GkeCluster(pulumi.ComponentResource):
             if args.project
             else gcp.organizations.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).project
         )
+        workload_pool = pulumi.Output.concat(project, ".svc.id.goog")
+        self._node_identity(name, cluster_name, project)
+        self._cluster(name, cluster_name, args, labels, workload_pool)
+        self.node_pools = self._node_pools(name, args, labels)
+        self._outputs(workload_pool)
 
+    def _node_identity(self, name: str, cluster_name: str, project: pulumi.Input[str]) -> None:
+        """A service account of the cluster's own for the nodes, with only NODE_ROLES (not the default editor)."""
         self.node_sa = gcp.serviceaccount.Account(
             f"{name}-nodes",
             account_id=dns_label(cluster_name, "nodes", max_len=30),
@@ -146,6 +153,19 @@ class GkeCluster(pulumi.ComponentResource):
             )
             for role in NODE_ROLES
         ]
+
+    def _cluster(
+        self,
+        name: str,
+        cluster_name: str,
+        args: GkeClusterArgs,
+        labels: dict[str, str],
+        workload_pool: pulumi.Output[str],
+    ) -> None:
+        """The control plane: private nodes, VPC-native on the subnet's ranges, Workload Identity, shielded nodes.
+
+        Its default pool is removed at once: pools are managed separately, so changing one never recreates the cluster.
+        """
         self.cluster = gcp.container.Cluster(
             f"{name}-cluster",
             name=cluster_name,
@@ -168,14 +188,17 @@ class GkeCluster(pulumi.ComponentResource):
             master_authorized_networks_config={
                 "cidr_blocks": [{"cidr_block": n.cidr, "display_name": n.name} for n in args.master_authorized_networks]
             },
-            workload_identity_config={"workload_pool": pulumi.Output.concat(project, ".svc.id.goog")},
+            workload_identity_config={"workload_pool": workload_pool},
             release_channel={"channel": args.release_channel},
             enable_shielded_nodes=True,
             deletion_protection=args.deletion_protection,
             resource_labels=labels,
             opts=child(self, protect=args.deletion_protection),
         )
-        self.node_pools = [
+
+    def _node_pools(self, name: str, args: GkeClusterArgs, labels: dict[str, str]) -> list[gcp.container.NodePool]:
+        """Autoscaled, auto-repaired pools on the node service account, created once its roles are granted."""
+        return [
             gcp.container.NodePool(
                 f"{name}-pool-{pool.name}",
                 name=pool.name,
@@ -199,6 +222,9 @@ class GkeCluster(pulumi.ComponentResource):
             )
             for pool in args.node_pools
         ]
+
+    def _outputs(self, workload_pool: pulumi.Output[str]) -> None:
+        """Connection details; the kubeconfig is a secret because it is all a client needs to find the API."""
         self.name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         ca = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)
@@ -211,7 +237,7 @@ class GkeCluster(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
                 "ca_certificate": ca,
                 "node_service_account": self.node_sa.email,
-                "workload_pool": pulumi.Output.concat(project, ".svc.id.goog"),
+                "workload_pool": workload_pool,
                 "kubeconfig": self.kubeconfig,
             }
         )

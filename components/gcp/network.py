@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_gcp as gcp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -68,14 +70,30 @@ class Network(pulumi.ComponentResource):
             routing_mode="REGIONAL",
             opts=child(self),
         )
-        self.subnetworks: dict[str, gcp.compute.Subnetwork] = {}
-        for spec in args.subnets:
-            log_config = (
-                {"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"}
-                if args.flow_logs
-                else None
-            )
-            self.subnetworks[spec.name] = gcp.compute.Subnetwork(
+        self.subnetworks = self._subnetworks(name, base, args)
+        if args.nat:
+            self._nat(name, base, args)
+        self._firewalls(name, base, args)
+        self.network_id = self.network.id
+        self.network_self_link = self.network.self_link
+        self.subnetwork_ids = {k: v.id for k, v in self.subnetworks.items()}
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "network_self_link": self.network_self_link,
+                "subnetwork_ids": self.subnetwork_ids,
+            }
+        )
+
+    def _subnetworks(self, name: str, base: str, args: NetworkArgs) -> dict[str, gcp.compute.Subnetwork]:
+        """One subnetwork per spec with its pods/services ranges and Private Google Access (no public IPs needed)."""
+        log_config = (
+            {"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"}
+            if args.flow_logs
+            else None
+        )
+        return {
+            spec.name: gcp.compute.Subnetwork(
                 f"{name}-{spec.name}",
                 name=dns_label(base, spec.name, max_len=63),
                 network=self.network.id,
@@ -89,56 +107,48 @@ class Network(pulumi.ComponentResource):
                 log_config=log_config,
                 opts=child(self),
             )
-        if args.nat:
-            for region in sorted({s.region for s in args.subnets}):
-                router = gcp.compute.Router(
-                    f"{name}-router-{region}",
-                    name=dns_label(base, "router", region, max_len=63),
-                    network=self.network.id,
-                    region=region,
-                    opts=child(self),
-                )
-                gcp.compute.RouterNat(
-                    f"{name}-nat-{region}",
-                    name=dns_label(base, "nat", region, max_len=63),
-                    router=router.name,
-                    region=region,
-                    nat_ip_allocate_option="AUTO_ONLY",
-                    source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
-                    log_config={"enable": True, "filter": "ERRORS_ONLY"},
-                    opts=child(self),
-                )
+            for spec in args.subnets
+        }
+
+    def _nat(self, name: str, base: str, args: NetworkArgs) -> None:
+        """A Cloud Router and Cloud NAT per region: private nodes reach out, nothing reaches in."""
+        for region in sorted({s.region for s in args.subnets}):
+            router = gcp.compute.Router(
+                f"{name}-router-{region}",
+                name=dns_label(base, "router", region, max_len=63),
+                network=self.network.id,
+                region=region,
+                opts=child(self),
+            )
+            gcp.compute.RouterNat(
+                f"{name}-nat-{region}",
+                name=dns_label(base, "nat", region, max_len=63),
+                router=router.name,
+                region=region,
+                nat_ip_allocate_option="AUTO_ONLY",
+                source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+                log_config={"enable": True, "filter": "ERRORS_ONLY"},
+                opts=child(self),
+            )
+
+    def _firewalls(self, name: str, base: str, args: NetworkArgs) -> None:
+        """Ingress only from the subnets' own ranges, and SSH only from IAP: the VPC denies all other ingress."""
         internal = sorted({c for s in args.subnets for c in (s.cidr, s.pods_cidr, s.services_cidr)})
+        all_protocols = [{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}]
+        self._allow_ingress(name, base, "allow-internal", internal, all_protocols)
+        if args.allow_iap_ssh:
+            self._allow_ingress(name, base, "allow-iap-ssh", [IAP_RANGE], [{"protocol": "tcp", "ports": ["22"]}])
+
+    def _allow_ingress(self, name: str, base: str, rule: str, sources: list[str], allows: list[dict[str, Any]]) -> None:
+        """One logged ingress allow rule: every rule is logged so that what got in can be audited."""
         gcp.compute.Firewall(
-            f"{name}-allow-internal",
-            name=dns_label(base, "allow-internal", max_len=63),
+            f"{name}-{rule}",
+            name=dns_label(base, rule, max_len=63),
             network=self.network.id,
             direction="INGRESS",
             priority=1000,
-            source_ranges=internal,
-            allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
+            source_ranges=sources,
+            allows=allows,
             log_config={"metadata": "INCLUDE_ALL_METADATA"},
             opts=child(self),
-        )
-        if args.allow_iap_ssh:
-            gcp.compute.Firewall(
-                f"{name}-allow-iap-ssh",
-                name=dns_label(base, "allow-iap-ssh", max_len=63),
-                network=self.network.id,
-                direction="INGRESS",
-                priority=1000,
-                source_ranges=[IAP_RANGE],
-                allows=[{"protocol": "tcp", "ports": ["22"]}],
-                log_config={"metadata": "INCLUDE_ALL_METADATA"},
-                opts=child(self),
-            )
-        self.network_id = self.network.id
-        self.network_self_link = self.network.self_link
-        self.subnetwork_ids = {k: v.id for k, v in self.subnetworks.items()}
-        self.register_outputs(
-            {
-                "network_id": self.network_id,
-                "network_self_link": self.network_self_link,
-                "subnetwork_ids": self.subnetwork_ids,
-            }
         )
