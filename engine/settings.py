@@ -80,20 +80,6 @@ class Settings(BaseSettings):
     )
     approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400, description="How long an approval is valid.")
     lock_wait_seconds: float = Field(default=0, ge=0, le=3600, description="Wait this long for a busy stack (0: fail).")
-    # MCP server
-    mcp_host: str = Field(default="127.0.0.1", description="HTTP bind address (loopback by default).")
-    mcp_port: int = Field(default=8000, ge=1, le=65535)
-    mcp_tokens_file: Path | None = Field(default=None, description="JSON: sha256:<token digest> -> principal, roles.")
-    mcp_tokens: SecretStr | None = Field(default=None, description="The same JSON inline (e.g. from a Secret).")
-    mcp_jwt_jwks_uri: str | None = Field(default=None, description="JWT verification for production (with issuer).")
-    mcp_jwt_issuer: str | None = None
-    mcp_jwt_audience: str | None = None
-    mcp_jwt_roles_claim: str = "datamcp_roles"
-    mcp_stdio_roles: list[str] = Field(default_factory=lambda: ["operator"], description="Roles of the local user.")
-    mcp_enable_destroy: bool = Field(default=False, description="Expose destroy (admins only, still approved).")
-    mcp_read_only: bool = Field(default=False, description="Register only the viewer tools.")
-    mcp_rate_limit_per_minute: int = Field(default=30, ge=1, le=10_000, description="preview/apply per principal.")
-    mcp_max_request_bytes: int = Field(default=65_536, ge=1024, le=10 * 1024 * 1024)
 
     @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir")
     @classmethod

@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-import mcp_server
-from engine.settings import Settings
+from engine.mcpserver.auth import auth_provider, principal_from_token
+from engine.mcpserver.settings import McpSettings
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ISSUER = "https://issuer.example"
@@ -51,30 +51,26 @@ def token(**claims: Any) -> str:
     return jwt.encode(body, KEY, algorithm="RS256", headers={"kid": "k1"})
 
 
-def principal(settings: Settings, raw: str) -> Any:
-    verifier = mcp_server._auth_provider(settings)
+def principal(settings: McpSettings, raw: str) -> Any:
+    verifier = auth_provider(settings)
 
     async def verify() -> Any:
         access = await verifier.verify_token(raw)
-        return mcp_server.principal_from_token(access, settings, "http")
+        return principal_from_token(access, settings, "http", local_user="local-dev")
 
     return asyncio.run(verify())
 
 
-def test_jwt_roles_come_from_the_configured_claim_only(jwks_uri: str, settings: Settings) -> None:
-    s = settings.model_copy(
-        update={"mcp_jwt_jwks_uri": jwks_uri, "mcp_jwt_issuer": ISSUER, "mcp_jwt_audience": AUDIENCE}
-    )
+def test_jwt_roles_come_from_the_configured_claim_only(jwks_uri: str) -> None:
+    s = McpSettings(jwt_jwks_uri=jwks_uri, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
     p = principal(s, token(datamcp_roles=["operator"]))
     assert p.name == "otto@example" and p.roles == ["operator"]
     assert principal(s, token(roles=["admin"])) is None  # someone else's claim grants nothing
     assert principal(s, token(datamcp_roles="viewer unknown")).roles == ["viewer"]
 
 
-def test_bad_jwts_are_rejected(jwks_uri: str, settings: Settings) -> None:
-    s = settings.model_copy(
-        update={"mcp_jwt_jwks_uri": jwks_uri, "mcp_jwt_issuer": ISSUER, "mcp_jwt_audience": AUDIENCE}
-    )
+def test_bad_jwts_are_rejected(jwks_uri: str) -> None:
+    s = McpSettings(jwt_jwks_uri=jwks_uri, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(
         {"iss": ISSUER, "aud": AUDIENCE, "sub": "mallory", "exp": int(time.time()) + 300, "datamcp_roles": ["admin"]},
@@ -88,10 +84,10 @@ def test_bad_jwts_are_rejected(jwks_uri: str, settings: Settings) -> None:
     assert principal(s, token(exp=int(time.time()) - 10, datamcp_roles=["admin"])) is None
 
 
-def test_jwt_settings_must_be_complete(settings: Settings) -> None:
+def test_jwt_settings_must_be_complete() -> None:
     from engine.errors import SettingsError
 
     with pytest.raises(SettingsError, match="ISSUER"):
-        mcp_server._auth_provider(settings.model_copy(update={"mcp_jwt_jwks_uri": "http://127.0.0.1:1/jwks"}))
+        auth_provider(McpSettings(jwt_jwks_uri="http://127.0.0.1:1/jwks"))
     with pytest.raises(SettingsError, match="bearer tokens"):
-        mcp_server._auth_provider(settings)
+        auth_provider(McpSettings())

@@ -21,6 +21,7 @@ from fastmcp.exceptions import ToolError
 from pydantic import SecretStr
 
 import mcp_server
+from engine.mcpserver.settings import McpSettings
 from engine.operations import Engine
 from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
@@ -41,8 +42,15 @@ VIEWER_TOOLS = {
 OPERATOR_TOOLS = VIEWER_TOOLS | {"request_apply", "apply", "cancel_operation"}
 
 
-def server_for(settings: Settings, **overrides: Any) -> Any:
-    return mcp_server.create_server(settings.model_copy(update=overrides), engine=Engine(settings))
+def server_for(settings: Settings, **mcp: Any) -> Any:
+    return mcp_server.create_server(settings, McpSettings(**mcp), engine=Engine(settings))
+
+
+def deploy(engine: Engine, stack: str) -> None:
+    """Put the stack up through the engine: preview, another person's approval, up."""
+    preview = engine.preview(stack, user="someone")
+    approval = engine.approve(preview.preview_id, approver="other")
+    engine.up(stack, user="someone", preview_id=preview.preview_id, approval_id=approval.approval_id)
 
 
 async def tool_names(server: Any) -> set[str]:
@@ -52,14 +60,14 @@ async def tool_names(server: Any) -> set[str]:
 
 def test_tools_listed_per_role_and_mode(sandbox_settings: Settings) -> None:
     s = sandbox_settings
-    assert asyncio.run(tool_names(server_for(s, mcp_stdio_roles=["viewer"]))) == VIEWER_TOOLS
-    assert asyncio.run(tool_names(server_for(s, mcp_stdio_roles=["operator"]))) == OPERATOR_TOOLS
-    assert asyncio.run(tool_names(server_for(s, mcp_stdio_roles=["admin"]))) == OPERATOR_TOOLS  # destroy is off
-    admin = server_for(s, mcp_stdio_roles=["admin"], mcp_enable_destroy=True)
+    assert asyncio.run(tool_names(server_for(s, stdio_roles=["viewer"]))) == VIEWER_TOOLS
+    assert asyncio.run(tool_names(server_for(s, stdio_roles=["operator"]))) == OPERATOR_TOOLS
+    assert asyncio.run(tool_names(server_for(s, stdio_roles=["admin"]))) == OPERATOR_TOOLS  # destroy is off
+    admin = server_for(s, stdio_roles=["admin"], enable_destroy=True)
     assert asyncio.run(tool_names(admin)) == OPERATOR_TOOLS | {"destroy"}
-    operator = server_for(s, mcp_stdio_roles=["operator"], mcp_enable_destroy=True)
+    operator = server_for(s, stdio_roles=["operator"], enable_destroy=True)
     assert "destroy" not in asyncio.run(tool_names(operator))
-    read_only = server_for(s, mcp_stdio_roles=["admin"], mcp_enable_destroy=True, mcp_read_only=True)
+    read_only = server_for(s, stdio_roles=["admin"], enable_destroy=True, read_only=True)
     assert asyncio.run(tool_names(read_only)) == VIEWER_TOOLS
     assert "approve" not in asyncio.run(tool_names(admin))
 
@@ -68,19 +76,18 @@ def test_unknown_roles_are_an_error_at_start_up(sandbox_settings: Settings) -> N
     from engine.errors import SettingsError
 
     with pytest.raises(SettingsError, match="unknown role 'superuser'"):
-        server_for(sandbox_settings, mcp_stdio_roles=["superuser"])
+        server_for(sandbox_settings, stdio_roles=["superuser"])
     with pytest.raises(SettingsError, match="unknown role"):
         mcp_server.create_server(
-            sandbox_settings.model_copy(
-                update={"mcp_tokens": SecretStr(json.dumps({"t0ken-value": {"principal": "x", "roles": ["root"]}}))}
-            ),
+            sandbox_settings,
+            McpSettings(tokens=SecretStr(json.dumps({"t0ken-value": {"principal": "x", "roles": ["root"]}}))),
             transport="http",
         )
 
 
 def test_annotations_are_truthful(sandbox_settings: Settings) -> None:
     async def run() -> dict[str, Any]:
-        async with Client(server_for(sandbox_settings, mcp_stdio_roles=["admin"], mcp_enable_destroy=True)) as c:
+        async with Client(server_for(sandbox_settings, stdio_roles=["admin"], enable_destroy=True)) as c:
             return {t.name: t.annotations for t in await c.list_tools()}
 
     notes = asyncio.run(run())
@@ -128,6 +135,40 @@ def test_preview_apply_flow_with_progress_refusal_and_approval(sandbox_settings:
     assert ("request-apply", "succeeded", "agent") in tools
 
 
+def test_destroy_reports_progress_in_both_steps(sandbox_settings: Settings) -> None:
+    s = sandbox_settings
+    engine = Engine(s)
+    deploy(engine, "gcp-dev")
+    server = mcp_server.create_server(
+        s.model_copy(update={"default_user": "agent"}),
+        McpSettings(stdio_roles=["admin"], enable_destroy=True),
+        engine=engine,
+    )
+    messages: dict[str, list[str]] = {"planned": [], "destroyed": []}
+
+    def recorder(step: str) -> Any:
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            messages[step].append(message or "")
+
+        return on_progress
+
+    async def flow() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with Client(server) as client:
+            args: dict[str, Any] = {"stack": "gcp-dev"}
+            planned = await client.call_tool("destroy", args, progress_handler=recorder("planned"))
+            preview_id = planned.structured_content["preview"]["preview_id"]
+            engine.approve(preview_id, approver="human-reviewer")
+            destroyed = await client.call_tool(
+                "destroy", {**args, "preview_id": preview_id}, progress_handler=recorder("destroyed")
+            )
+            return planned.structured_content, destroyed.structured_content
+
+    planned, destroyed = asyncio.run(flow())
+    assert planned["applied"] is False and destroyed["applied"] is True
+    assert any(m.startswith("delete ") for m in messages["planned"])
+    assert any(m.startswith("delete ") for m in messages["destroyed"])
+
+
 def test_self_approval_cannot_be_applied(sandbox_settings: Settings) -> None:
     engine = Engine(sandbox_settings)
     server = mcp_server.create_server(sandbox_settings.model_copy(update={"default_user": "agent"}), engine=engine)
@@ -169,13 +210,7 @@ def test_malformed_and_oversized_arguments_are_rejected(
 
 def test_secrets_never_appear_in_tool_results_or_resources(sandbox_settings: Settings) -> None:
     engine = Engine(sandbox_settings)
-    preview = engine.preview("aws-dev", user="someone")
-    engine.up(
-        "aws-dev",
-        user="someone",
-        preview_id=preview.preview_id,
-        approval_id=engine.approve(preview.preview_id, approver="other").approval_id,
-    )
+    deploy(engine, "aws-dev")
 
     async def run() -> str:
         out = []
@@ -261,19 +296,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a server process on the sandbox project."""
+    return {
+        **os.environ,
+        "DATAMCP_PROJECT_ROOT": str(settings.project_root),
+        "DATAMCP_STATE_DIR": str(settings.state_dir),
+        "DATAMCP_TOOLS_DIR": str(settings.tools_dir),
+        "DATAMCP_SANDBOX": "1",
+        **extra,
+    }
+
+
 @pytest.fixture
 def http_server(sandbox_settings: Settings) -> Iterator[str]:
     port = free_port()
-    s = sandbox_settings
-    env = {
-        **os.environ,
-        "DATAMCP_PROJECT_ROOT": str(s.project_root),
-        "DATAMCP_STATE_DIR": str(s.state_dir),
-        "DATAMCP_TOOLS_DIR": str(s.tools_dir),
-        "DATAMCP_SANDBOX": "1",
-        "DATAMCP_MCP_TOKENS": json.dumps(TOKENS),
-        "DATAMCP_MCP_MAX_REQUEST_BYTES": "20000",
-    }
+    env = server_env(sandbox_settings, DATAMCP_MCP_TOKENS=json.dumps(TOKENS), DATAMCP_MCP_MAX_REQUEST_BYTES="20000")
     proc = subprocess.Popen(
         [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", str(port)],
         env=env,
@@ -330,7 +368,7 @@ def test_http_roles_and_the_principal_on_record(http_server: str, sandbox_settin
 
 
 def test_previews_are_rate_limited_per_principal(sandbox_settings: Settings) -> None:
-    server = server_for(sandbox_settings, mcp_rate_limit_per_minute=1)
+    server = server_for(sandbox_settings, rate_limit_per_minute=1)
 
     async def run() -> str:
         async with Client(server) as client:
@@ -345,15 +383,7 @@ def test_previews_are_rate_limited_per_principal(sandbox_settings: Settings) -> 
 def test_stdio_server_serves_the_local_user(sandbox_settings: Settings) -> None:
     from fastmcp.client.transports import StdioTransport
 
-    s = sandbox_settings
-    env = {
-        **os.environ,
-        "DATAMCP_PROJECT_ROOT": str(s.project_root),
-        "DATAMCP_STATE_DIR": str(s.state_dir),
-        "DATAMCP_TOOLS_DIR": str(s.tools_dir),
-        "DATAMCP_SANDBOX": "1",
-        "DATAMCP_DEFAULT_USER": "local-dev",
-    }
+    env = server_env(sandbox_settings, DATAMCP_DEFAULT_USER="local-dev")
     transport = StdioTransport(command=str(Path(sys.executable).with_name("datamcp-mcp")), args=[], env=env)
 
     async def run() -> tuple[set[str], dict[str, Any]]:

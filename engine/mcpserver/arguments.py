@@ -1,0 +1,17 @@
+"""Tool argument types: the vocabulary's rules, described for the model that calls the tools."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from engine.vocabulary import StackName, UrnText
+
+Stack = Annotated[StackName, Field(description="A stack name from list_stacks, e.g. aws-dev.")]
+Targets = Annotated[list[UrnText] | None, Field(max_length=50)]
+Offset = Annotated[int, Field(ge=0)]
+PageSize = Annotated[int, Field(ge=1, le=100)]
+UserFilter = Annotated[str | None, Field(max_length=128)]
+Cursor = Annotated[str | None, Field(max_length=4096)]
+Reason = Annotated[str, Field(min_length=3, max_length=2000)]

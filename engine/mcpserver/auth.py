@@ -1,0 +1,77 @@
+"""Who is calling: bearer tokens (static, by digest) or JWTs over HTTP, the local OS user over stdio."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastmcp.server.auth import AccessToken, TokenVerifier
+
+from engine.access import ROLES, Principal, load_tokens, load_tokens_file, token_digest
+from engine.errors import SettingsError
+from engine.mcpserver.settings import McpSettings
+
+Transport = Literal["stdio", "http"]
+
+
+class HashedTokenVerifier(TokenVerifier):
+    """Static bearer tokens for the embedded default, compared by sha256 digest (files hold no plain tokens)."""
+
+    def __init__(self, table: dict[str, Principal], roles_claim: str) -> None:
+        super().__init__()
+        self.table = table
+        self.roles_claim = roles_claim
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        principal = self.table.get(token_digest(token))
+        if principal is None:
+            return None
+        return AccessToken(
+            token=token,
+            client_id=principal.name,
+            scopes=list(principal.roles),
+            claims={"sub": principal.name, self.roles_claim: list(principal.roles)},
+        )
+
+
+def auth_provider(settings: McpSettings) -> TokenVerifier:
+    """JWT (issuer, audience, JWKS) when configured, else static tokens; with neither, HTTP refuses to start."""
+    if settings.jwt_jwks_uri:
+        from fastmcp.server.auth.providers.jwt import JWTVerifier  # only production pays for loading it
+
+        if not settings.jwt_issuer or not settings.jwt_audience:
+            raise SettingsError("DATAMCP_MCP_JWT_JWKS_URI needs DATAMCP_MCP_JWT_ISSUER and DATAMCP_MCP_JWT_AUDIENCE")
+        return JWTVerifier(jwks_uri=settings.jwt_jwks_uri, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    table: dict[str, Principal] = {}
+    if settings.tokens_file is not None:
+        table.update(load_tokens_file(settings.tokens_file))
+    if settings.tokens is not None:
+        table.update(load_tokens(settings.tokens.get_secret_value(), "DATAMCP_MCP_TOKENS"))
+    if not table:
+        raise SettingsError(
+            "HTTP needs bearer tokens: set DATAMCP_MCP_TOKENS_FILE or DATAMCP_MCP_TOKENS (or JWT settings)"
+        )
+    return HashedTokenVerifier(table, settings.jwt_roles_claim)
+
+
+def principal_from_token(
+    token: AccessToken | None, settings: McpSettings, transport: Transport, local_user: str
+) -> Principal | None:
+    """The caller: from the bearer token over HTTP, the local OS user over stdio (and the in-memory transport)."""
+    if token is not None:
+        claims = token.claims or {}
+        roles = claims.get(settings.jwt_roles_claim) or []  # only our claim grants roles
+        if isinstance(roles, str):
+            roles = roles.split()
+        known = [r for r in roles if r in ROLES]
+        name = str(claims.get("sub") or token.client_id)
+        return Principal(name=name, roles=known) if known else None
+    if transport == "http":
+        return None
+    return Principal(name=local_user, roles=settings.stdio_roles)
+
+
+def check_stdio_roles(settings: McpSettings) -> None:
+    """Unknown local roles are an error at start-up, not a silent loss of rights."""
+    for role in settings.stdio_roles:
+        if role not in ROLES:
+            raise SettingsError(f"DATAMCP_MCP_STDIO_ROLES: unknown role {role!r}; roles are {', '.join(ROLES)}")

@@ -1,0 +1,109 @@
+"""What every tool shares, held once: the engine, who is calling, the rate limit, and running an engine call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastmcp import Context
+from fastmcp.exceptions import ToolError
+from fastmcp.server.auth import AccessToken
+from fastmcp.server.dependencies import get_access_token
+from fastmcp.utilities.authorization import AuthContext
+
+from engine.access import Principal, RateLimiter, Role
+from engine.errors import DataMcpError
+from engine.mcpserver.auth import Transport, principal_from_token
+from engine.mcpserver.progress import ProgressBridge
+from engine.mcpserver.settings import McpSettings
+from engine.operations import Engine
+from engine.settings import Settings
+
+T = TypeVar("T")
+CANCEL_GRACE_SECONDS = 300  # how long a cancelled request waits for its engine operation to stop
+
+
+@dataclass(frozen=True)
+class Call:
+    """One engine operation on behalf of a caller: who asked, its operation id, where its progress goes."""
+
+    principal: Principal
+    id: str
+    progress: ProgressBridge | None
+
+    @property
+    def user(self) -> str:
+        return self.principal.name
+
+
+class ToolRuntime:
+    """The preamble of every tool (who calls, rate limit, operation id, progress) and the bridge from async tools
+    to the blocking engine, in one place so that tool bodies only say which engine call they make."""
+
+    def __init__(self, engine: Engine, settings: Settings, mcp_settings: McpSettings, transport: Transport) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.mcp_settings = mcp_settings
+        self.transport = transport
+        self.limiter = RateLimiter(mcp_settings.rate_limit_per_minute)
+
+    def principal(self, token: AccessToken | None) -> Principal | None:
+        return principal_from_token(token, self.mcp_settings, self.transport, self.settings.default_user)
+
+    def caller(self) -> Principal:
+        """The principal of the current request, or a refusal."""
+        principal = self.principal(get_access_token())
+        if principal is None:
+            raise ToolError("no valid credentials with a known role")
+        return principal
+
+    def needs(self, role: Role) -> Callable[[AuthContext], bool]:
+        """An auth check: tools a caller may not use are neither listed to it nor run."""
+
+        def check(ctx: AuthContext) -> bool:
+            principal = self.principal(ctx.token)
+            return principal is not None and principal.has(role)
+
+        return check
+
+    def limit(self, principal: Principal) -> None:
+        if not self.limiter.allow(principal.name):
+            raise ToolError(
+                f"rate limit: at most {self.mcp_settings.rate_limit_per_minute} previews/applies a minute "
+                f"for {principal.name}; wait and retry"
+            )
+
+    async def run(self, fn: Callable[[], T], *, call: Call | None = None) -> T:
+        """Run a blocking engine call in a thread; a cancelled request cancels the engine operation too, and engine
+        errors become tool errors that start with their code."""
+        future = asyncio.get_running_loop().run_in_executor(None, fn)
+        progress = call.progress if call is not None else None
+        async with progress.sending() if progress is not None else contextlib.nullcontext():
+            try:
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                if call is not None:
+                    self.engine.request_cancel(call.id)
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(asyncio.shield(future), timeout=CANCEL_GRACE_SECONDS)
+                raise
+            except DataMcpError as exc:
+                raise ToolError(f"{exc.code}: {exc.message}") from None
+
+    async def as_caller(self, fn: Callable[[Principal], T]) -> T:
+        """An engine call that needs to know who asks but starts no operation of its own."""
+        principal = self.caller()
+        return await self.run(lambda: fn(principal))
+
+    async def operation(self, fn: Callable[[Call], T], ctx: Context | None = None, *, limited: bool = True) -> T:
+        """An engine operation: the caller (rate limited unless `limited` is off), a fresh operation id that a
+        cancelled request cancels, and progress notifications when the client's context is given."""
+        principal = self.caller()
+        if limited:
+            self.limit(principal)
+        call = Call(principal, str(uuid.uuid4()), ProgressBridge(ctx) if ctx is not None else None)
+        return await self.run(lambda: fn(call), call=call)

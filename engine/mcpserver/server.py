@@ -1,0 +1,50 @@
+"""Building the server: one engine and one tool runtime, the tool groups registered per settings and transport."""
+
+from __future__ import annotations
+
+from fastmcp import FastMCP
+
+from engine import __version__
+from engine.mcpserver import tools_admin, tools_change, tools_read
+from engine.mcpserver.auth import Transport, auth_provider, check_stdio_roles
+from engine.mcpserver.http import SizeLimited, add_health_route, asgi_app
+from engine.mcpserver.runtime import ToolRuntime
+from engine.mcpserver.settings import McpSettings, load_mcp_settings
+from engine.operations import Engine
+from engine.settings import Settings, load_settings
+
+INSTRUCTIONS = (
+    "DataMCP previews infrastructure changes through Pulumi. You can list and describe stacks, synth their resource "
+    "graph offline, preview changes, check drift and read the audit trail. You cannot apply a change yourself: after "
+    "a preview, call request_apply and show the person the approval command it returns; once another person has "
+    "approved, apply(preview_id) runs exactly that preview."
+)
+
+
+def create_server(
+    settings: Settings | None = None,
+    mcp_settings: McpSettings | None = None,
+    *,
+    transport: Transport = "stdio",
+    engine: Engine | None = None,
+) -> FastMCP:
+    """Build the server: tools registered per the settings (read-only mode, destroy), bound to one engine."""
+    settings = settings or load_settings()
+    mcp_settings = mcp_settings or load_mcp_settings()
+    check_stdio_roles(mcp_settings)
+    auth = auth_provider(mcp_settings) if transport == "http" else None
+    runtime = ToolRuntime(engine or Engine(settings), settings, mcp_settings, transport)
+    mcp = FastMCP("datamcp", instructions=INSTRUCTIONS, version=__version__, auth=auth, mask_error_details=True)
+    for group in (tools_read, tools_change, tools_admin):
+        group.register(mcp, runtime)
+    add_health_route(mcp)
+    return mcp
+
+
+def http_app(
+    settings: Settings, mcp_settings: McpSettings | None = None, *, engine: Engine | None = None
+) -> SizeLimited:
+    """The streamable-HTTP ASGI app (at /mcp) with a request-size limit in front."""
+    mcp_settings = mcp_settings or load_mcp_settings()
+    server = create_server(settings, mcp_settings, transport="http", engine=engine)
+    return asgi_app(server, mcp_settings.max_request_bytes)

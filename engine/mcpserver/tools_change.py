@@ -1,0 +1,55 @@
+"""The operator's tools: ask a person to approve a preview, and apply a preview another person approved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastmcp import Context, FastMCP
+from fastmcp.tools import Tool
+from mcp.types import ToolAnnotations
+
+from engine.mcpserver.arguments import Reason
+from engine.mcpserver.presenting import bounded_apply
+from engine.mcpserver.runtime import ToolRuntime
+from engine.vocabulary import Id
+
+RECORDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+CHANGES_INFRASTRUCTURE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+)
+
+
+class ChangeTools:
+    """Bound methods registered as tools; there is deliberately no approve tool."""
+
+    def __init__(self, runtime: ToolRuntime) -> None:
+        self.rt = runtime
+        self.engine = runtime.engine
+
+    async def request_apply(self, preview_id: Id, reason: Reason) -> dict[str, Any]:
+        """Ask a person to approve a preview so it can be applied. Records the request and returns the exact
+        commands the person runs (or the CI route). Show them to the person; you cannot approve yourself."""
+        return await self.rt.as_caller(
+            lambda principal: self.engine.request_apply(preview_id, user=principal.name, reason=reason)
+        )
+
+    async def apply(self, preview_id: Id, ctx: Context) -> dict[str, Any]:
+        """Apply a preview that another person approved: exactly the reviewed changes, or a refusal that says why
+        (no approval yet, the preview is stale, the stack is busy)."""
+        result = await self.rt.operation(
+            lambda call: self.engine.apply_preview(
+                preview_id, user=call.user, on_progress=call.progress, operation_id=call.id
+            ),
+            ctx,
+        )
+        return bounded_apply(result)
+
+
+def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
+    """The operator's tools, unless the server is read-only."""
+    if runtime.mcp_settings.read_only:
+        return
+    tools = ChangeTools(runtime)
+    operator = runtime.needs("operator")
+    mcp.add_tool(Tool.from_function(tools.request_apply, annotations=RECORDS, auth=operator))
+    mcp.add_tool(Tool.from_function(tools.apply, annotations=CHANGES_INFRASTRUCTURE, auth=operator))

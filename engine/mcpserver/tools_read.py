@@ -1,0 +1,132 @@
+"""The viewer's tools, resources and prompt: look at stacks, previews, drift and the audit trail; nothing changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastmcp import Context, FastMCP
+from fastmcp.tools import Tool
+from mcp.types import ToolAnnotations
+
+from engine.mcpserver.arguments import Cursor, Offset, PageSize, Stack, Targets, UserFilter
+from engine.mcpserver.presenting import bounded_preview, synth_page
+from engine.mcpserver.runtime import ToolRuntime
+from engine.synth import synth
+from engine.vocabulary import Id, Status
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+LOOKS_OUTSIDE = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_world_hint=True)
+
+
+class ReadTools:
+    """Bound methods registered as tools; each body is the engine call it stands for."""
+
+    def __init__(self, runtime: ToolRuntime) -> None:
+        self.rt = runtime
+        self.engine = runtime.engine
+
+    def list_stacks(self) -> list[dict[str, Any]]:
+        """List the stacks DataMCP manages (name, cloud, environment, description). Start here."""
+        return [s.model_dump() for s in self.engine.list_stacks()]
+
+    async def describe_stack(self, stack: Stack) -> dict[str, Any]:
+        """Describe a stack: its config schema, current outputs (secrets shown as [secret]), whether it is deployed
+        and its last operation."""
+        return (await self.rt.run(lambda: self.engine.describe(stack))).model_dump()
+
+    async def get_outputs(self, stack: Stack) -> dict[str, Any]:
+        """The stack's current outputs; secret outputs are shown as [secret]."""
+        return await self.rt.run(lambda: self.engine.outputs(stack))
+
+    async def synth(
+        self, stack: Stack, offset: Offset = 0, limit: PageSize = 50, include_inputs: bool = False
+    ) -> dict[str, Any]:
+        """The stack's full resource graph computed offline (no cloud, no credentials): counts by type, stack outputs
+        and a page of resources (use offset/limit for the rest). Use it when no preview is possible."""
+        result = await self.rt.run(lambda: synth(stack, self.rt.settings.project_root))
+        return synth_page(result, offset, limit, include_inputs)
+
+    async def preview(
+        self, stack: Stack, ctx: Context, targets: Targets = None, refresh: bool = False
+    ) -> dict[str, Any]:
+        """Preview the changes to a stack (nothing is changed). Returns the change summary, changed resources,
+        diagnostics, policy violations, a one-paragraph `summary` to show the person, and a `preview_id`; to apply
+        it, call request_apply. Sends progress notifications while it runs."""
+        result = await self.rt.operation(
+            lambda call: self.engine.preview(
+                stack, user=call.user, targets=targets, refresh=refresh, on_progress=call.progress, operation_id=call.id
+            ),
+            ctx,
+        )
+        return bounded_preview(result)
+
+    async def check_drift(self, stack: Stack) -> dict[str, Any]:
+        """Compare the stack's state with what exists (nothing is changed): the drifted resources and what differs."""
+        result = await self.rt.operation(
+            lambda call: self.engine.refresh(stack, user=call.user, preview_only=True, operation_id=call.id),
+            limited=False,
+        )
+        return result.model_dump()
+
+    async def get_operation(self, operation_id: Id) -> dict[str, Any]:
+        """One operation from the audit trail: who, what, when, status, masked output, resources touched."""
+        return (await self.rt.run(lambda: self.engine.get_operation(operation_id))).model_dump()
+
+    async def list_operations(
+        self,
+        stack: Stack | None = None,
+        user: UserFilter = None,
+        status: Status | None = None,
+        limit: PageSize = 20,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        """The audit trail, newest first, filtered by stack, user or status; pass next_cursor back for more."""
+        page = await self.rt.run(
+            lambda: self.engine.list_operations(stack=stack, user=user, status=status, limit=limit, cursor=cursor)
+        )
+        return {
+            "items": [r.model_dump(exclude={"stdout", "stderr"}) for r in page.items],
+            "next_cursor": page.next_cursor,
+        }
+
+    async def stack_outputs(self, name: str) -> str:
+        """A stack's current outputs (secrets masked)."""
+        self.rt.caller()
+        return json.dumps(await self.rt.run(lambda: self.engine.outputs(name)), sort_keys=True)
+
+    async def operation_resource(self, operation_id: str) -> str:
+        """One operation's audit record."""
+        self.rt.caller()
+        return (await self.rt.run(lambda: self.engine.get_operation(operation_id))).model_dump_json()
+
+
+def review_preview(preview_id: str) -> str:
+    """Help explain a preview to a person before they approve it."""
+    return (
+        f"Explain preview {preview_id} to the person who must approve it. Fetch it with the preview's result "
+        "(or run preview again), then: 1) say in one sentence what will change, 2) list every delete and "
+        "replacement first and why it happens (replace_keys), 3) mention diagnostics and policy violations, "
+        "4) say what could go wrong, and 5) give them the approval command from request_apply. Never claim "
+        "the change is applied until apply returns applied=true."
+    )
+
+
+def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
+    """The viewer's tools (every role has them), the stack and operation resources and the review prompt."""
+    tools = ReadTools(runtime)
+    viewer = runtime.needs("viewer")
+    for fn, hints in (
+        (tools.list_stacks, READ_ONLY),
+        (tools.describe_stack, READ_ONLY),
+        (tools.get_outputs, READ_ONLY),
+        (tools.synth, READ_ONLY),
+        (tools.preview, LOOKS_OUTSIDE),
+        (tools.check_drift, LOOKS_OUTSIDE),
+        (tools.get_operation, READ_ONLY),
+        (tools.list_operations, READ_ONLY),
+    ):
+        mcp.add_tool(Tool.from_function(fn, annotations=hints, auth=viewer))
+    mcp.resource("stack://{name}/outputs", mime_type="application/json")(tools.stack_outputs)
+    mcp.resource("ops://{operation_id}", mime_type="application/json")(tools.operation_resource)
+    mcp.prompt(review_preview)
