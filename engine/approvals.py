@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from engine.errors import ApprovalInvalid
 from engine.previews import PreviewRecord, write_atomic
+from engine.vocabulary import echo, is_id
 
 
 class Approval(BaseModel):
@@ -87,34 +88,24 @@ class ApprovalStore:
         return approval
 
     def get(self, approval_id: str) -> Approval:
-        if not approval_id.replace("-", "").isalnum() or len(approval_id) > 64:
-            raise ApprovalInvalid(f"{approval_id!r} is not an approval id")
+        if not is_id(approval_id):
+            raise ApprovalInvalid(f"{echo(approval_id)} is not an approval id")
         try:
             return Approval.model_validate_json((self.root / f"{approval_id}.json").read_text())
         except FileNotFoundError:
             raise ApprovalInvalid(f"no approval {approval_id!r}", approval_id=approval_id) from None
 
-    def check(self, approval: Approval, preview: PreviewRecord, kind: str) -> None:
-        """Raise ApprovalInvalid unless `approval` is genuine, current, unused and for exactly this preview."""
-        if not hmac.compare_digest(approval.signature, self._sign(approval)):
-            raise ApprovalInvalid(
-                "the approval's signature does not match: it was altered or forged", approval_id=approval.approval_id
-            )
-        if approval.preview_id != preview.preview_id or approval.binding != preview.binding():
-            raise ApprovalInvalid("the approval is for another preview", approval_id=approval.approval_id)
-        if approval.kind != kind or approval.stack != preview.stack:
-            raise ApprovalInvalid(
-                f"the approval is for a {approval.kind} of {approval.stack}, not a {kind}",
-                approval_id=approval.approval_id,
-            )
-        if approval.approver == preview.user:
-            raise ApprovalInvalid("self-approval is not allowed", approval_id=approval.approval_id)
-        if time.time() > approval.expires_epoch:
-            raise ApprovalInvalid(
-                "the approval has expired; approve the preview again", approval_id=approval.approval_id
-            )
-        if self.used(approval.approval_id):
-            raise ApprovalInvalid("the approval was already used", approval_id=approval.approval_id)
+    def signature_ok(self, approval: Approval) -> bool:
+        return hmac.compare_digest(approval.signature, self._sign(approval))
+
+    def for_preview(self, preview_id: str) -> list[Approval]:
+        """Every stored approval that names this preview (valid or not: the apply requirements decide)."""
+        found = []
+        for path in sorted(self.root.glob("*.json")) if self.root.exists() else []:
+            approval = self.get(path.stem)
+            if approval.preview_id == preview_id:
+                found.append(approval)
+        return found
 
     def used(self, approval_id: str) -> bool:
         return (self.root / f"{approval_id}.used").exists()

@@ -7,13 +7,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from engine.errors import PreviewNotFound
-
-Kind = Literal["update", "destroy"]
+from engine.vocabulary import Kind, echo, is_id
 
 
 class Digests(BaseModel):
@@ -29,7 +28,7 @@ class Digests(BaseModel):
 
 class PreviewRecord(BaseModel):
     preview_id: str
-    kind: Kind = "update"
+    kind: Kind = Kind.UPDATE
     stack: str
     user: str
     created_at: str
@@ -68,8 +67,8 @@ class PreviewStore:
         self.root = root
 
     def _path(self, preview_id: str) -> Path:
-        if not preview_id.replace("-", "").isalnum() or len(preview_id) > 64:
-            raise PreviewNotFound(f"{preview_id!r} is not a preview id")
+        if not is_id(preview_id):
+            raise PreviewNotFound(f"{echo(preview_id)} is not a preview id")
         return self.root / f"{preview_id}.json"
 
     def plan_path(self, preview_id: str) -> Path:

@@ -154,14 +154,19 @@ class Settings(BaseSettings):
         return Path(urlparse(self.backend_url).path) if self.is_local_backend else None
 
 
+def settings_error(exc: ValidationError, prefix: str = "DATAMCP_") -> SettingsError:
+    """One typed error for a settings validation failure, naming each variable that holds a bad value."""
+    problems = "; ".join(
+        (f"{prefix}{'_'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
+        + err["msg"].removeprefix("Value error, ")
+        for err in exc.errors()
+    )
+    return SettingsError(f"invalid settings: {problems}")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (plus explicit overrides), turning validation errors into one typed error."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            (f"DATAMCP_{'_'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
-            + err["msg"].removeprefix("Value error, ")
-            for err in exc.errors()
-        )
-        raise SettingsError(f"invalid settings: {problems}") from None
+        raise settings_error(exc) from None

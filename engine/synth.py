@@ -12,12 +12,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from engine.catalog import RegistryCatalog, StackConfigError, check_stack
 from engine.errors import ProgramError, StackConfigInvalid, StackNotFound
 from engine.results import SynthResource, SynthResult
 from engine.stack_config import read_stack_config
-from engine.validation import check_stack_name
+from engine.vocabulary import PROJECT, check_stack_syntax
 
-PROJECT = "datamcp"
 _POOL: Executor | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -36,12 +36,13 @@ def synth_in_this_process(stack: str, project_root: Path) -> dict[str, Any]:
     Not safe to call concurrently within one process: `synth` runs it in a worker.
     """
     from engine.mocks import ProgramFailed, run_program
-    from stacks import registry
-    from stacks.config import StackConfigError
-    from stacks.program import program
 
-    if stack not in registry.STACKS:
-        return {"error": "stack_not_found", "message": str(registry.UnknownStack(stack))}
+    catalog = RegistryCatalog()
+    try:
+        check_stack(catalog, stack)
+    except StackNotFound as exc:
+        return {"error": "stack_not_found", "message": exc.message}
+    program = catalog.program()
     config, secret_keys = read_stack_config(project_root, stack)
     try:
         run = run_program(
@@ -88,7 +89,7 @@ def synth_in_this_process(stack: str, project_root: Path) -> dict[str, Any]:
 def synth(stack: str, project_root: Path, *, isolated: bool = True) -> SynthResult:
     """The stack's resource graph. `isolated` (the default) computes it in a worker process; a one-shot process
     such as the CLI may compute it in place."""
-    check_stack_name(stack)
+    check_stack_syntax(stack)  # existence is checked in the worker, against the same registry the program uses
     data = (
         _pool().submit(synth_in_this_process, stack, project_root).result()
         if isolated

@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from pydantic import BaseModel, Field
 
 from engine.errors import AuditUnavailable
+from engine.vocabulary import Status
 
-Status = Literal["started", "succeeded", "failed", "cancelled", "interrupted", "refused"]
-FINAL_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "refused")
 GENESIS = "0" * 64
 OUTPUT_LIMIT = 16_000  # characters of stdout/stderr kept in a record; the full text goes to an attachment
 

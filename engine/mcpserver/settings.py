@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError
-from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.errors import SettingsError
+from engine.settings import settings_error
 
 ENV_PREFIX = "DATAMCP_MCP_"
 
@@ -39,11 +38,4 @@ def load_mcp_settings(**overrides: Any) -> McpSettings:
     try:
         return McpSettings(**overrides)
     except ValidationError as exc:
-        raise SettingsError("invalid settings: " + "; ".join(_problem(err) for err in exc.errors())) from None
-
-
-def _problem(error: ErrorDetails) -> str:
-    """One validation error, named by the variable that holds the bad value."""
-    variable = ENV_PREFIX + "_".join(str(part) for part in error["loc"]).upper()
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{variable}: {message}" if error["loc"] else message
+        raise settings_error(exc, ENV_PREFIX) from None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.render import GITHUB_COMMENT_LIMIT, preview_markdown
+from engine.cli.render import GITHUB_COMMENT_LIMIT, preview_markdown
 from engine.results import Diagnostic, PolicyViolation, PreviewResult, ResourceChange
 
 GOLDEN = Path(__file__).parent / "golden"

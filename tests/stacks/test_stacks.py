@@ -51,6 +51,7 @@ def test_aws_stacks_compose_the_expected_components(synthed: Synthed, stack: str
     assert components == {
         "datamcp:aws:Network",
         "datamcp:aws:EksCluster",
+        "datamcp:aws:ServiceRole",
         "datamcp:aws:Storage",
         "datamcp:aws:OpsLogTable",
         "datamcp:k8s:ArgoCd",

@@ -166,7 +166,8 @@ def test_a_provider_crash_mid_update_is_recovered_by_the_next_up(sandbox_setting
     stack.workspace.env_vars["DATAMCP_SANDBOX_FAULTS"] = json.dumps({"crash_after_create": "eks-cluster-role"})
     with pytest.raises(auto.CommandError, match="exited prematurely"):
         stack.up(show_secrets=False)
-    role = "urn:pulumi:aws-dev::datamcp::datamcp:aws:EksCluster$aws:iam/role:Role::eks-cluster-role"
+    parents = "datamcp:aws:EksCluster$datamcp:aws:ServiceRole"
+    role = f"urn:pulumi:aws-dev::datamcp::{parents}$aws:iam/role:Role::eks-cluster-role"
     in_cloud = {r["urn"] for r in inventory(s, "aws-dev")}
     assert role in in_cloud and role not in state_urns(stack)  # created in the cloud, unknown to the state
 

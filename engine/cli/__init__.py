@@ -1,0 +1,44 @@
+"""`datamcp`: the operator's command line, a thin adapter over the engine (parsing, presentation, exit codes)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from engine.cli.parser import build_parser
+from engine.errors import DataMcpError, ExitCode
+from engine.settings import load_settings
+
+# Exit codes (docs/cli.md), kept as names for scripts and tests; each error carries its own.
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = ExitCode.OK, ExitCode.FAILED, ExitCode.INVALID
+EXIT_REFUSED, EXIT_BUSY, EXIT_CANCELLED, EXIT_DRIFT = (
+    ExitCode.REFUSED,
+    ExitCode.BUSY,
+    ExitCode.CANCELLED,
+    ExitCode.DRIFT,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        for attr in ("user", "approver"):
+            if hasattr(args, attr) and getattr(args, attr) is None:
+                setattr(args, attr, settings.default_user)
+        return int(args.func(args, settings))
+    except DataMcpError as exc:
+        print(f"datamcp: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
+
+
+__all__ = [
+    "EXIT_BUSY",
+    "EXIT_CANCELLED",
+    "EXIT_DRIFT",
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "main",
+]

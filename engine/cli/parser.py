@@ -1,0 +1,74 @@
+"""The `datamcp` command line: subcommands and their flags."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from engine import __version__
+from engine.cli import commands as c
+from engine.errors import ExitCode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="datamcp", description="Preview and apply infrastructure safely.")
+    parser.add_argument("--version", action="version", version=f"datamcp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(
+        name: str, func: Callable[..., int], help_text: str, *, user: bool = False, json_flag: bool = True
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        if user:
+            p.add_argument("--user", default=None, help="who runs this (default: DATAMCP_DEFAULT_USER or OS user)")
+        return p
+
+    command("doctor", c.cmd_doctor, "check the toolchain, backend and audit store")
+    command("stacks", c.cmd_stacks, "list the stacks this project defines")
+    p = command("synth", c.cmd_synth, "the stack's resource graph, offline (no CLI, no credentials)", json_flag=False)
+    p.add_argument("stack")
+    p.add_argument("--format", choices=["tree", "json", "markdown"], default="tree")
+    p = command("describe", c.cmd_describe, "a stack's config schema, outputs (secrets masked), last operation")
+    p.add_argument("stack")
+    p = command(
+        "preview", c.cmd_preview, "preview changes and save them under a preview id", user=True, json_flag=False
+    )
+    p.add_argument("stack")
+    p.add_argument("--target", action="append", help="limit to this resource URN (repeatable)")
+    p.add_argument("--refresh", action="store_true", help="refresh state before previewing")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p = command("approve", c.cmd_approve, "approve a preview (the approver must not be who asked for it)")
+    p.add_argument("preview_id")
+    p.add_argument("--approver", default=None, help="who approves (default: DATAMCP_DEFAULT_USER or OS user)")
+    for name, func, text in (
+        ("up", c.cmd_up, "apply an approved preview (without ids: dry run, a preview only)"),
+        ("destroy", c.cmd_destroy, "destroy with an approved destroy preview (else: dry run)"),
+    ):
+        p = command(name, func, text, user=True)
+        p.add_argument("stack")
+        p.add_argument("--preview-id")
+        p.add_argument("--approval-id")
+        if name == "destroy":
+            p.add_argument("--target", action="append", help="destroy only these URNs (protected ones included)")
+    p = command("refresh", c.cmd_refresh, "detect drift (default), or --apply to update the state", user=True)
+    p.add_argument("stack")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--preview-only", action="store_true", default=True, help="only report drift (default)")
+    mode.add_argument("--apply", action="store_true", help="write what exists into the state")
+    p.add_argument("--clear-pending-creates", action="store_true", help="with --apply: drop pending creates")
+    p.add_argument("--exit-code", action="store_true", help=f"exit {ExitCode.DRIFT.value} when drift is found")
+    p = command("cancel", c.cmd_cancel, "stop a running operation gracefully", user=True, json_flag=False)
+    p.add_argument("operation_id")
+    p.add_argument("--admin", action="store_true", help="cancel another user's operation")
+    p = command("ops", c.cmd_ops, "the audit trail: list, show ID, verify")
+    p.add_argument("action", nargs="?", choices=["list", "show", "verify"], default="list")
+    p.add_argument("operation_id", nargs="?")
+    p.add_argument("--stack")
+    p.add_argument("--user", dest="filter_user")
+    p.add_argument("--status")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--cursor")
+    return parser

@@ -1,0 +1,180 @@
+"""Apply: run exactly an approved preview (update or destroy) under the stack's lock, or refuse and change nothing."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from engine.catalog import check_stack
+from engine.masking import SECRET
+from engine.operations import preview, requirements
+from engine.operations.approval_flow import dry_run
+from engine.operations.context import OperationContext
+from engine.operations.events import EventCollector, ProgressCallback
+from engine.operations.parts import Parts
+from engine.previews import PreviewRecord, file_sha256
+from engine.results import ApplyResult
+from engine.vocabulary import Kind
+
+
+def apply_or_dry_run(
+    parts: Parts,
+    kind: Kind,
+    stack: str,
+    user: str,
+    preview_id: str | None,
+    approval_id: str | None,
+    targets: list[str] | None,
+    on_progress: ProgressCallback | None,
+    operation_id: str | None,
+) -> ApplyResult:
+    """Dry run by default: without both a preview id and an approval id, only a preview is made."""
+    if preview_id is None or approval_id is None:
+        result = preview.preview(
+            parts,
+            stack,
+            user=user,
+            targets=targets,
+            refresh=False,
+            on_progress=on_progress,
+            operation_id=operation_id,
+            kind=kind,
+        )
+        return dry_run(stack, result)
+    return apply(
+        parts,
+        kind,
+        stack,
+        user=user,
+        preview_id=preview_id,
+        approval_id=approval_id,
+        on_progress=on_progress,
+        operation_id=operation_id,
+    )
+
+
+def apply(
+    parts: Parts,
+    kind: Kind,
+    stack: str,
+    *,
+    user: str,
+    preview_id: str,
+    approval_id: str,
+    on_progress: ProgressCallback | None,
+    operation_id: str | None,
+) -> ApplyResult:
+    """Record the attempt, take the stack's lock, check every requirement, then run the saved plan."""
+    check_stack(parts.catalog, stack)
+    params = {"preview_id": preview_id, "approval_id": approval_id}
+    with parts.journal.operation(kind.apply_tool, stack, user, params, operation_id) as op:
+        op.preview_id, op.approval_id = preview_id, approval_id
+        with parts.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=parts.lock_wait()):
+            return _apply_locked(parts, op, kind, stack, on_progress)
+
+
+def _facts(parts: Parts, kind: Kind, stack: str, preview: PreviewRecord, approval_id: str) -> requirements.ApplyFacts:
+    approval = parts.approvals.get(approval_id)
+    return requirements.ApplyFacts(
+        stack=stack,
+        kind=kind,
+        preview=preview,
+        approval=approval,
+        signature_ok=parts.approvals.signature_ok(approval),
+        approval_used=parts.approvals.used(approval_id),
+        now=time.time(),
+        preview_ttl_seconds=parts.settings.preview_ttl_seconds,
+    )
+
+
+def _apply_locked(
+    parts: Parts, op: OperationContext, kind: Kind, stack: str, on_progress: ProgressCallback | None
+) -> ApplyResult:
+    started = time.monotonic()
+    assert op.preview_id is not None and op.approval_id is not None
+    preview = parts.previews.get(op.preview_id)
+    facts = _facts(parts, kind, stack, preview, op.approval_id)
+    _refuse_if(requirements.check(facts))
+    handle = parts.sessions.handle(op, stack)
+    parts.sessions.learn_secrets(op, handle)
+    deployment, pending = parts.sessions.state(stack, handle)
+    plan = parts.previews.root / preview.plan_file if preview.plan_file else None
+    state = requirements.StateFacts(
+        digests=parts.sessions.digests(stack, deployment),
+        pending=tuple(pending),
+        plan_sha256=file_sha256(plan) if plan is not None and plan.exists() else None,
+    )
+    _refuse_if(requirements.check(_with_state(facts, state)))
+    parts.approvals.consume(op.approval_id, op.id)
+    total = len(preview.result.get("changes", [])) or None
+    collector = EventCollector(op, on_progress, total)
+    result = parts.sessions.run(op, stack, handle, lambda: _run_cli(op, handle, collector, kind, preview, plan))
+    return _applied(op, kind, stack, handle, result, collector, round(time.monotonic() - started, 3))
+
+
+def _with_state(facts: requirements.ApplyFacts, state: requirements.StateFacts) -> requirements.ApplyFacts:
+    return replace(facts, state=state)
+
+
+def _refuse_if(refusal: Exception | None) -> None:
+    if refusal is not None:
+        raise refusal
+
+
+def _run_cli(
+    op: OperationContext,
+    handle: auto.Stack,
+    collector: EventCollector,
+    kind: Kind,
+    preview: PreviewRecord,
+    plan: Path | None,
+) -> Any:
+    if kind is Kind.UPDATE:
+        return handle.up(
+            on_event=collector,
+            plan=str(plan) if plan else None,
+            target=preview.targets or None,
+            show_secrets=False,
+            **op.capture(),
+        )
+    return handle.destroy(
+        on_event=collector,
+        target=preview.targets or None,
+        exclude_protected=not preview.targets,
+        show_secrets=False,
+        **op.capture(),
+    )
+
+
+def _applied(
+    op: OperationContext,
+    kind: Kind,
+    stack: str,
+    handle: auto.Stack,
+    result: Any,
+    collector: EventCollector,
+    duration: float,
+) -> ApplyResult:
+    """The masked result; secret outputs are learned first so they never show."""
+    outputs = getattr(result, "outputs", None) or {}
+    op.masker.add(*(str(v.value) for v in outputs.values() if v.secret))
+    # Self-managed backends number no updates (always 0): count the stack's history instead.
+    op.update_version = result.summary.version or len(handle.history())
+    summary = dict(result.summary.resource_changes or {})
+    op.summary = {"change_summary": summary}
+    applied = ApplyResult(
+        applied=True,
+        operation_id=op.id,
+        stack=stack,
+        change_summary=summary,
+        changes=sorted(collector.changes.values(), key=lambda c: c.urn),
+        outputs={k: SECRET if v.secret else v.value for k, v in sorted(outputs.items())},
+        update_version=op.update_version,
+        duration_seconds=duration,
+        message=f"{kind} of {stack} applied (update {op.update_version})",
+    )
+    return ApplyResult.model_validate(op.masker.obj(applied.model_dump()))

@@ -1,0 +1,183 @@
+"""The Engine: one facade over the operations (preview, approve, up, refresh, destroy, cancel) and the read views.
+
+Lifecycle of a mutating operation: validate input -> write the `started` audit record (or refuse to run) -> take the
+stack's lock -> check the apply requirements -> consume the approval -> run the CLI with the saved plan -> write the
+final audit record. See docs/engine.md and docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.approvals import Approval
+from engine.audit import AuditStore, OperationRecord, Page, open_store
+from engine.catalog import RegistryCatalog, StackCatalog
+from engine.errors import InvalidInput
+from engine.operations import apply as applying
+from engine.operations import approval_flow, preview, refresh
+from engine.operations.events import ProgressCallback
+from engine.operations.parts import Parts
+from engine.queries import Queries
+from engine.results import ApplyResult, PreviewResult, RefreshResult, StackDescription, StackInfo
+from engine.settings import Settings
+from engine.vocabulary import Kind
+
+
+class Engine:
+    """One engine per process; safe to share between threads. Operations on one stack are serialised."""
+
+    def __init__(
+        self, settings: Settings, *, audit: AuditStore | None = None, catalog: StackCatalog | None = None
+    ) -> None:
+        self.settings = settings
+        store = audit if audit is not None else open_store(settings.audit_url)
+        self.parts = Parts.wire(settings, catalog or RegistryCatalog(), store)
+        self.catalog, self.audit = self.parts.catalog, self.parts.audit
+        self.previews, self.approvals, self.locks = self.parts.previews, self.parts.approvals, self.parts.locks
+        self.cancel_dir = self.parts.cancellation.root
+        self.queries = Queries(self.catalog, self.parts.sessions, self.audit)
+        self.mark_interrupted()
+
+    def mark_interrupted(self) -> list[str]:
+        """Operations left `started` by a process on this host that is gone are recorded as `interrupted`."""
+        return self.parts.journal.mark_interrupted()
+
+    def list_stacks(self) -> list[StackInfo]:
+        return self.queries.list_stacks()
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        return self.queries.outputs(stack)
+
+    def describe(self, stack: str) -> StackDescription:
+        return self.queries.describe(stack)
+
+    def history(self, stack: str, limit: int = 20, cursor: str | None = None) -> Page:
+        return self.queries.history(stack, limit, cursor)
+
+    def get_operation(self, operation_id: str) -> OperationRecord:
+        return self.queries.get_operation(operation_id)
+
+    def list_operations(self, **filters: Any) -> Page:
+        return self.queries.list_operations(**filters)
+
+    def preview(
+        self,
+        stack: str,
+        *,
+        user: str,
+        targets: list[str] | None = None,
+        refresh: bool = False,
+        on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
+        kind: str = "update",
+    ) -> PreviewResult:
+        """Preview the changes to `stack` and save them (with the update plan and digests) under a preview_id."""
+        return preview.preview(
+            self.parts,
+            stack,
+            user=user,
+            targets=targets,
+            refresh=refresh,
+            on_progress=on_progress,
+            operation_id=operation_id,
+            kind=_kind(kind),
+        )
+
+    def approve(self, preview_id: str, *, approver: str) -> Approval:
+        """A signed, single-use approval of exactly this preview, by someone other than who asked for it."""
+        return approval_flow.approve(self.parts, preview_id, approver=approver)
+
+    def up(
+        self,
+        stack: str,
+        *,
+        user: str,
+        preview_id: str | None = None,
+        approval_id: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
+    ) -> ApplyResult:
+        """Dry run by default: without a preview_id and an approval it only previews. With them it applies exactly
+        the approved preview, or refuses if anything changed since."""
+        return applying.apply_or_dry_run(
+            self.parts, Kind.UPDATE, stack, user, preview_id, approval_id, None, on_progress, operation_id
+        )
+
+    def destroy(
+        self,
+        stack: str,
+        *,
+        user: str,
+        preview_id: str | None = None,
+        approval_id: str | None = None,
+        targets: list[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
+    ) -> ApplyResult:
+        """Like up: a destroy preview first; only its own approval destroys. Protected resources stay unless
+        explicitly targeted."""
+        return applying.apply_or_dry_run(
+            self.parts, Kind.DESTROY, stack, user, preview_id, approval_id, targets, on_progress, operation_id
+        )
+
+    def refresh(
+        self,
+        stack: str,
+        *,
+        user: str,
+        preview_only: bool = True,
+        clear_pending_creates: bool = False,
+        on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
+    ) -> RefreshResult:
+        """Drift detection: which resources differ from the state. With preview_only=False the state is updated to
+        what exists (the cloud is never changed by a refresh)."""
+        return refresh.refresh(
+            self.parts,
+            stack,
+            user=user,
+            preview_only=preview_only,
+            clear_pending_creates=clear_pending_creates,
+            on_progress=on_progress,
+            operation_id=operation_id,
+        )
+
+    def find_approval(self, preview_id: str) -> Approval:
+        return approval_flow.find_approval(self.parts, preview_id)
+
+    def apply_preview(
+        self,
+        preview_id: str,
+        *,
+        user: str,
+        kind: str = "update",
+        on_progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
+    ) -> ApplyResult:
+        """Apply a preview with the approval another principal gave it (agents never hold approval ids)."""
+        k = _kind(kind)
+        stack, approval_id = approval_flow.approval_for(
+            self.parts, preview_id, user=user, kind=k, operation_id=operation_id
+        )
+        return applying.apply_or_dry_run(
+            self.parts, k, stack, user, preview_id, approval_id, None, on_progress, operation_id
+        )
+
+    def request_apply(self, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
+        return approval_flow.request_apply(self.parts, preview_id, user=user, reason=reason)
+
+    def request_cancel(self, operation_id: str) -> None:
+        """Stop an operation the caller started itself (e.g. a client that cancelled its request), even if its audit
+        record is not written yet: the request is picked up when the operation starts its CLI."""
+        self.parts.cancellation.request(operation_id)
+
+    def cancel(self, operation_id: str, *, user: str, admin: bool = False) -> OperationRecord:
+        """Ask a running operation to stop gracefully (in this process or another one on this host)."""
+        return self.parts.cancellation.cancel(operation_id, user=user, admin=admin)
+
+
+def _kind(value: str) -> Kind:
+    try:
+        return Kind(value)
+    except ValueError:
+        raise InvalidInput(f"kind must be update or destroy, not {value[:20]!r}") from None

@@ -1,0 +1,114 @@
+"""Engine events to typed changes, diagnostics and progress (never by scraping text)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pulumi import automation as auto
+
+from engine.operations.context import OperationContext
+from engine.results import Diagnostic, PolicyViolation, ProgressEvent, ResourceChange
+from engine.vocabulary import REPLACE_STEPS, UNCHANGED_OPS, ChangeOp, ProgressKind
+
+ProgressCallback = Callable[[ProgressEvent], None]
+PROVIDER_PREFIX = "pulumi:providers:"
+
+
+def resource_change(meta: Any) -> ResourceChange:
+    """A step's metadata as a change; replacement keys only where the step replaces."""
+    detailed = {k: str(getattr(v.diff_kind, "value", v.diff_kind)) for k, v in (meta.detailed_diff or {}).items()}
+    new = meta.new or meta.old
+    op = meta.op.value
+    return ResourceChange(
+        urn=meta.urn,
+        type=meta.type,
+        op=op,
+        changed_keys=sorted(meta.diffs or []),
+        replace_keys=sorted(meta.keys or []) if op in (ChangeOp.REPLACE, ChangeOp.CREATE_REPLACEMENT) else [],
+        detailed_diff=detailed,
+        parent=getattr(new, "parent", None) or None,
+        protect=bool(getattr(new, "protect", False)),
+    )
+
+
+class EventCollector:
+    """Collects one operation's events; called from the SDK's event thread."""
+
+    def __init__(self, op: OperationContext, on_progress: ProgressCallback | None, total: int | None) -> None:
+        self.op = op
+        self.on_progress = on_progress
+        self.total = total
+        self.done = 0
+        self.changes: dict[str, ResourceChange] = {}
+        self.refreshed: dict[str, ResourceChange] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.policy: list[PolicyViolation] = []
+        self.lock = threading.Lock()
+
+    def _progress(self, kind: ProgressKind, meta: Any, op: str) -> None:
+        if self.on_progress is not None:
+            event = ProgressEvent(
+                operation_id=self.op.id,
+                total=self.total,
+                done=self.done,
+                kind=kind.value,
+                urn=meta.urn,
+                type=meta.type,
+                op=op,
+            )
+            with contextlib.suppress(Exception):  # a broken progress consumer must not break the operation
+                self.on_progress(event)
+
+    def __call__(self, event: auto.EngineEvent) -> None:
+        with self.lock:
+            if event.resource_pre_event is not None:
+                self._pre(event.resource_pre_event.metadata)
+            elif event.res_outputs_event is not None:
+                self._outputs(event.res_outputs_event.metadata)
+            elif event.res_op_failed_event is not None:
+                meta = event.res_op_failed_event.metadata
+                self._progress(ProgressKind.RESOURCE_FAILED, meta, meta.op.value)
+            elif event.diagnostic_event is not None:
+                self._diagnostic(event.diagnostic_event)
+            elif event.policy_event is not None:
+                self._policy(event.policy_event)
+
+    def _pre(self, meta: Any) -> None:
+        op = meta.op.value
+        if meta.type.startswith(PROVIDER_PREFIX) or op in UNCHANGED_OPS:
+            return
+        if op in REPLACE_STEPS:
+            if meta.urn in self.changes:
+                return  # one entry per replaced resource
+            op = ChangeOp.REPLACE.value
+        self.changes[meta.urn] = resource_change(meta).model_copy(update={"op": op})
+        self.op.resource_refs.add(meta.urn)
+        self._progress(ProgressKind.RESOURCE_STARTED, meta, op)
+
+    def _outputs(self, meta: Any) -> None:
+        if meta.type.startswith(PROVIDER_PREFIX):
+            return
+        if meta.op.value in (ChangeOp.UPDATE, ChangeOp.DELETE):  # what a refresh found changed or gone
+            self.refreshed[meta.urn] = resource_change(meta)
+        if meta.urn in self.changes:
+            self.done += 1
+            self._progress(ProgressKind.RESOURCE_FINISHED, meta, meta.op.value)
+
+    def _diagnostic(self, d: Any) -> None:
+        message = self.op.masker.text(d.message.strip())
+        if d.severity in ("error", "warning") and message and "using pulumi-resource-" not in message:
+            self.diagnostics.append(Diagnostic(severity=d.severity, message=message, urn=d.urn or None))
+
+    def _policy(self, p: Any) -> None:
+        self.policy.append(
+            PolicyViolation(
+                policy=p.policy_name,
+                pack=p.policy_pack_name,
+                enforcement=p.enforcement_level,
+                message=self.op.masker.text(p.message),
+                urn=p.resource_urn,
+            )
+        )

@@ -1,0 +1,45 @@
+"""One pure classifier for CLI failures: what a failed pulumi command means for the operation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pulumi import automation as auto
+
+from engine.locking import backend_lock_holder, pid_alive
+
+
+class FailureKind(StrEnum):
+    CANCELLED = "cancelled"  # we interrupted it
+    STALE_LOCK = "stale_lock"  # the backend lock belongs to a dead process of this host: remove it and retry
+    BUSY = "busy"  # another live process holds the backend lock
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: FailureKind
+    message: str = ""
+    holder: dict[str, str] = field(default_factory=dict)
+
+
+def last_error(text: str) -> str:
+    """The most useful line of a CLI failure for a one-line message."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    return (errors[-1] if errors else lines[-1] if lines else "unknown error")[:500]
+
+
+def classify(error: Exception, *, interrupted: bool, host: str, first_attempt: bool) -> Failure:
+    """What `error` from a CLI call means, given whether we interrupted it and on which attempt it happened."""
+    if isinstance(error, auto.ConcurrentUpdateError):
+        holder = backend_lock_holder(str(error))
+        pid = holder.get("pid", "")
+        stale = holder.get("who", "").endswith("@" + host) and pid.isdigit() and not pid_alive(int(pid))
+        if stale and first_attempt:
+            return Failure(FailureKind.STALE_LOCK, f"removing a stale backend lock of dead process {pid}", holder)
+        return Failure(FailureKind.BUSY, holder=holder)
+    if interrupted:
+        return Failure(FailureKind.CANCELLED)
+    return Failure(FailureKind.FAILED, last_error(str(error)))

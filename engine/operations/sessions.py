@@ -1,0 +1,132 @@
+"""Stack sessions: Automation API handles (reused between operations), secrets, state, digests, running the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pulumi import automation as auto
+
+from engine.catalog import StackCatalog
+from engine.errors import OperationCancelled, OperationFailed, StackBusy
+from engine.operations.cancellation import Cancellation
+from engine.operations.context import HOST, OperationContext
+from engine.operations.failures import FailureKind, classify
+from engine.previews import Digests, file_sha256, tree_digest
+from engine.sandbox.mode import ensure_mode
+from engine.settings import Settings
+from engine.vocabulary import Status
+from engine.workspace import pulumi_command, stack_handle
+
+PROGRAM_FOLDERS = ("components", "stacks", "charts")
+CODE_ROOT = Path(__file__).resolve().parents[2]  # the program that runs is this checkout's code
+T = TypeVar("T")
+
+
+class StackSessions:
+    """Handles are reused (one operation at a time each): selecting a stack costs a CLI call."""
+
+    def __init__(self, settings: Settings, catalog: StackCatalog, cancellation: Cancellation) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.cancellation = cancellation
+        self._idle: dict[str, list[auto.Stack]] = {}
+        self._secrets: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        cancellation.journal.hooks(on_start=lambda op: None, on_end=self._release)
+
+    def handle(self, op: OperationContext | None, stack: str, *, create: bool = True) -> auto.Stack:
+        """A stack handle whose CLI calls `op` can interrupt (a cancel requested already interrupts at once)."""
+        command = pulumi_command(self.settings)
+        if op is not None:
+            op.command = command
+            if self.cancellation.requested(op.id):
+                command.interrupt()
+            with self._lock:
+                idle = self._idle.get(stack) or []
+                reused = idle.pop() if idle else None
+            if reused is not None:
+                reused.workspace.pulumi_command = command
+                op.handle = reused
+                return reused
+        handle = stack_handle(
+            self.settings,
+            project=self.catalog.project,
+            stack=stack,
+            program=self.catalog.program(),
+            work_dir=self.settings.project_root,
+            command=command,
+            create=create,
+        )
+        if op is not None:
+            op.handle = handle
+        return handle
+
+    def _release(self, op: OperationContext, status: Status) -> None:
+        """A cancelled CLI may leave its workspace mid-command: only other handles are reused."""
+        if status is not Status.CANCELLED and op.handle is not None and op.stack is not None:
+            with self._lock:
+                self._idle.setdefault(op.stack, []).append(op.handle)
+
+    def learn_secrets(self, op: OperationContext, handle: auto.Stack) -> None:
+        """Every secret config value becomes a masked string for this operation. Decrypting needs the CLI, so the
+        values are kept per config-file digest: an unchanged file is not decrypted again."""
+        config = self.settings.project_root / f"Pulumi.{handle.name}.yaml"
+        key = file_sha256(config) if config.exists() else ""
+        if key not in self._secrets:
+            values = [v.value for v in handle.get_all_config().values() if v.secret]
+            with self._lock:
+                self._secrets[key] = values
+        op.masker.add(*self._secrets[key])
+
+    def digests(self, stack: str, deployment: dict[str, Any]) -> Digests:
+        """What an approved apply must still match: program source, stack config and state."""
+        config = self.settings.project_root / f"Pulumi.{stack}.yaml"
+        state = json.dumps({k: v for k, v in deployment.items() if k != "manifest"}, sort_keys=True)
+        return Digests(
+            program=tree_digest(CODE_ROOT, PROGRAM_FOLDERS),
+            config=file_sha256(config) if config.exists() else "",
+            state=uuid.uuid5(uuid.NAMESPACE_URL, state).hex,
+        )
+
+    def state(self, stack: str, handle: auto.Stack) -> tuple[dict[str, Any], list[str]]:
+        """The exported deployment (checked against the sandbox mode) and the URNs of pending operations."""
+        deployment: dict[str, Any] = dict(handle.export_stack().deployment or {})
+        ensure_mode(stack, deployment, self.settings.sandbox)
+        pending = [p.get("resource", {}).get("urn", "?") for p in deployment.get("pending_operations") or []]
+        return deployment, pending
+
+    def run(self, op: OperationContext, stack: str, handle: auto.Stack, fn: Callable[[], T]) -> T:
+        """Run one CLI operation, translating failures: interrupted -> cancelled, backend lock -> StackBusy."""
+        for first_attempt in (True, False):
+            try:
+                return fn()
+            except auto.CommandError as exc:
+                interrupted = op.command is not None and op.command.interrupted
+                failure = classify(exc, interrupted=interrupted, host=HOST, first_attempt=first_attempt)
+            if failure.kind is FailureKind.STALE_LOCK:
+                # We hold the engine lock and the backend lock's owner on this host is dead: it is stale.
+                op.stderr.append(failure.message)
+                handle.cancel()
+                continue
+            raise self._error(op, stack, failure.kind, failure.message, failure.holder)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _error(op: OperationContext, stack: str, kind: FailureKind, message: str, holder: dict[str, str]) -> Exception:
+        if kind is FailureKind.BUSY:
+            return StackBusy(
+                f"stack {stack!r} is locked in the backend by {holder.get('who', 'another process')}"
+                f" (pid {holder.get('pid', '?')}) since {holder.get('since', '?')}",
+                stack=stack,
+                holder=holder,
+            )
+        if kind is FailureKind.CANCELLED:
+            return OperationCancelled(f"operation {op.id} was cancelled", operation_id=op.id)
+        return OperationFailed(
+            f"{op.tool} of {stack} failed: {op.masker.text(message)}", operation_id=op.id, stack=stack
+        )
