@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from engine.cli.render import preview_markdown, preview_text, synth_json, synth_markdown, synth_tree
@@ -131,10 +130,23 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _apply(args: argparse.Namespace, fn: Callable[..., Any]) -> int:
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    return _apply(args, settings, destroy=False)
+
+
+def cmd_destroy(args: argparse.Namespace, settings: Settings) -> int:
+    return _apply(args, settings, destroy=True)
+
+
+def _apply(args: argparse.Namespace, settings: Settings, *, destroy: bool) -> int:
+    engine = _engine(settings)
+    ids = {"preview_id": args.preview_id, "approval_id": args.approval_id}
     bar = _ProgressBar(not args.json)
     try:
-        result = fn(on_progress=bar)
+        if destroy:
+            result = engine.destroy(args.stack, user=args.user, targets=args.target, on_progress=bar, **ids)
+        else:
+            result = engine.up(args.stack, user=args.user, on_progress=bar, **ids)
     finally:
         bar.close()
     if args.json:
@@ -148,35 +160,6 @@ def _apply(args: argparse.Namespace, fn: Callable[..., Any]) -> int:
         for k, v in result.outputs.items():
             print(f"  {k}: {v if isinstance(v, str) else json.dumps(v)}")
     return EXIT_OK
-
-
-def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings)
-    return _apply(
-        args,
-        lambda on_progress: engine.up(
-            args.stack,
-            user=args.user,
-            preview_id=args.preview_id,
-            approval_id=args.approval_id,
-            on_progress=on_progress,
-        ),
-    )
-
-
-def cmd_destroy(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings)
-    return _apply(
-        args,
-        lambda on_progress: engine.destroy(
-            args.stack,
-            user=args.user,
-            preview_id=args.preview_id,
-            approval_id=args.approval_id,
-            targets=args.target,
-            on_progress=on_progress,
-        ),
-    )
 
 
 def cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:

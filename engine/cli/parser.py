@@ -10,15 +10,16 @@ from engine.cli import commands as c
 from engine.errors import ExitCode
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="datamcp", description="Preview and apply infrastructure safely.")
-    parser.add_argument("--version", action="version", version=f"datamcp {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+class _Commands:
+    """Adds subcommands with the flags most of them share."""
 
-    def command(
-        name: str, func: Callable[..., int], help_text: str, *, user: bool = False, json_flag: bool = True
+    def __init__(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        self.sub = sub
+
+    def __call__(
+        self, name: str, func: Callable[..., int], help_text: str, *, user: bool = False, json_flag: bool = True
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
+        p = self.sub.add_parser(name, help=help_text)
         p.set_defaults(func=func)
         if json_flag:
             p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -26,6 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--user", default=None, help="who runs this (default: DATAMCP_DEFAULT_USER or OS user)")
         return p
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="datamcp", description="Preview and apply infrastructure safely.")
+    parser.add_argument("--version", action="version", version=f"datamcp {__version__}")
+    command = _Commands(parser.add_subparsers(dest="command", required=True))
+    _read_commands(command)
+    _change_commands(command)
+    _audit_commands(command)
+    return parser
+
+
+def _read_commands(command: _Commands) -> None:
     command("doctor", c.cmd_doctor, "check the toolchain, backend and audit store")
     command("stacks", c.cmd_stacks, "list the stacks this project defines")
     p = command("synth", c.cmd_synth, "the stack's resource graph, offline (no CLI, no credentials)", json_flag=False)
@@ -33,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["tree", "json", "markdown"], default="tree")
     p = command("describe", c.cmd_describe, "a stack's config schema, outputs (secrets masked), last operation")
     p.add_argument("stack")
-    p = command(
-        "preview", c.cmd_preview, "preview changes and save them under a preview id", user=True, json_flag=False
-    )
+
+
+def _change_commands(command: _Commands) -> None:
+    p = command("preview", c.cmd_preview, "preview changes, saved under a preview id", user=True, json_flag=False)
     p.add_argument("stack")
     p.add_argument("--target", action="append", help="limit to this resource URN (repeatable)")
     p.add_argument("--refresh", action="store_true", help="refresh state before previewing")
@@ -63,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("cancel", c.cmd_cancel, "stop a running operation gracefully", user=True, json_flag=False)
     p.add_argument("operation_id")
     p.add_argument("--admin", action="store_true", help="cancel another user's operation")
+
+
+def _audit_commands(command: _Commands) -> None:
     p = command("ops", c.cmd_ops, "the audit trail: list, show ID, verify")
     p.add_argument("action", nargs="?", choices=["list", "show", "verify"], default="list")
     p.add_argument("operation_id", nargs="?")
@@ -71,4 +88,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--cursor")
-    return parser
