@@ -42,11 +42,7 @@ class Queries:
         last = self.audit.query(stack=stack, limit=1).items
         fields = {"id", "tool", "status", "user", "start_ts", "end_ts"}
         return StackDescription(
-            name=entry.name,
-            cloud=entry.cloud,
-            environment=entry.environment,
-            description=entry.description,
-            config_file=entry.config_file,
+            **entry.info().model_dump(),
             config_schema=entry.config_schema,
             outputs=outputs,
             last_operation=last[0].model_dump(include=fields) if last else None,
