@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.errors import SettingsError
@@ -44,7 +44,9 @@ def _under_state(name: str) -> Any:
 class Settings(BaseSettings):
     """Everything the engine needs from its environment; every derived path is filled in (none is optional)."""
 
-    model_config = SettingsConfigDict(env_prefix="DATAMCP_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="DATAMCP_", extra="ignore", validate_default=True, env_ignore_empty=True, populate_by_name=True
+    )
 
     project_root: Path = Field(default_factory=default_project_root)
     state_dir: Path = Field(
@@ -60,7 +62,11 @@ class Settings(BaseSettings):
         description="Audit store: sqlite:///path or dynamodb://table?region=",
     )
     secrets_provider: str = Field(default="passphrase", description="passphrase, awskms://, gcpkms://, ...")
-    config_passphrase: SecretStr | None = Field(default=None, description="Passphrase for the passphrase provider.")
+    config_passphrase: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("config_passphrase", "DATAMCP_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE"),
+        description="Passphrase for the passphrase provider (DATAMCP_CONFIG_PASSPHRASE wins over Pulumi's).",
+    )
     pulumi_home: Path = Field(default_factory=_under_state("pulumi-home"))
     tools_dir: Path = Field(
         default_factory=lambda data: Path(data.get("project_root") or Path.cwd()) / ".tools" / "bin",

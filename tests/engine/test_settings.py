@@ -74,3 +74,25 @@ def test_dev_passphrase_refused_for_a_shared_backend(tmp_path: Path, monkeypatch
         load_settings(project_root=tmp_path)
     monkeypatch.setenv("DATAMCP_CONFIG_PASSPHRASE", "a-real-team-passphrase")
     assert load_settings(project_root=tmp_path).backend_url == "gs://team-state"
+
+
+def test_pulumis_own_passphrase_variable_is_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAMCP_BACKEND_URL", "gs://team-state")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-teams-passphrase")
+    settings = load_settings(project_root=tmp_path)
+    assert settings.config_passphrase is not None
+    assert settings.config_passphrase.get_secret_value() == "the-teams-passphrase"
+
+
+def test_datamcps_passphrase_variable_wins_over_pulumis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAMCP_BACKEND_URL", "gs://team-state")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-pulumi-one")
+    monkeypatch.setenv("DATAMCP_CONFIG_PASSPHRASE", "the-datamcp-one")
+    settings = load_settings(project_root=tmp_path)
+    assert settings.config_passphrase is not None
+    assert settings.config_passphrase.get_secret_value() == "the-datamcp-one"
+
+
+def test_an_empty_variable_means_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAMCP_BACKEND_URL", "")
+    assert load_settings(project_root=tmp_path).backend_url == (tmp_path / ".state" / "backend").resolve().as_uri()
