@@ -16,11 +16,12 @@ from urllib.parse import parse_qs, urlparse
 
 from pydantic import BaseModel, Field
 
-from engine.errors import AuditUnavailable
-from engine.vocabulary import Status
+from engine.errors import AuditUnavailable, InvalidInput
+from engine.vocabulary import Status, echo
 
 GENESIS = "0" * 64
 OUTPUT_LIMIT = 16_000  # characters of stdout/stderr kept in a record; the full text goes to an attachment
+MAX_PAGE = 1000  # records one query returns at most
 
 
 def now() -> str:
@@ -61,6 +62,21 @@ class OperationRecord(BaseModel):
 class Page(BaseModel):
     items: list[OperationRecord]
     next_cursor: str | None = None
+
+
+def check_limit(limit: object) -> int:
+    """A page size a store can serve (1..MAX_PAGE); anything else is the caller's mistake, not the store's."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}, not {echo(limit)}")
+    return limit
+
+
+def bad_cursor(cursor: object) -> InvalidInput:
+    """The error for a cursor this store did not hand out (made up, cut short, or from another listing)."""
+    return InvalidInput(
+        f"{echo(cursor)} is not a cursor of this listing: pass the next_cursor of the previous page unchanged, "
+        "with the same filters, or no cursor for the first page"
+    )
 
 
 class VerifyReport(BaseModel):

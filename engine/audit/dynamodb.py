@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.aws.opslog import ATTRIBUTES, INDEXES, KEY_SCHEMA
-from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, verify_chain
+from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
 from engine.errors import AuditUnavailable
 
 CHAIN = "main"
@@ -166,7 +167,10 @@ class DynamoDbAuditStore:
         }
         if start:
             kwargs["ExclusiveStartKey"] = start
-        return self._call("query", **kwargs)
+        try:
+            return self._call("query", **kwargs)
+        except ClientError as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
 
     def query(
         self,
@@ -179,25 +183,42 @@ class DynamoDbAuditStore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
+        limit = check_limit(limit)
         index, key, value = (
             ("by_stack", "stack", stack) if stack else ("by_user", "user", user) if user else ("by_seq", "chain", CHAIN)
         )
-        seen: set[str] = set(json.loads(cursor)["seen"]) if cursor else set()
-        start = json.loads(cursor)["start"] if cursor else None
+        start, seen = parse_cursor(cursor, index, str(value)) if cursor is not None else (None, set())
+
+        def wanted(record: OperationRecord) -> bool:
+            return not (
+                (user and record.user != user)
+                or (status and record.status != status)
+                or (since and record.start_ts < since)
+                or (until and record.start_ts >= until)
+            )
+
+        return self._latest(index, key, str(value), wanted, limit, start, seen)
+
+    def _latest(
+        self,
+        index: str,
+        key: str,
+        value: str,
+        wanted: Callable[[OperationRecord], bool],
+        limit: int | None,
+        start: Any,
+        seen: set[str],
+    ) -> Page:
+        """The newest version of each operation in the index, newest first, that `wanted` keeps (`limit` of them)."""
         items: list[OperationRecord] = []
         while True:
-            page = self._versions(index, key, str(value), descending=True, start=start)
+            page = self._versions(index, key, value, descending=True, start=start)
             for raw in page["Items"]:
                 record = self._record(raw)
                 if record.id in seen:
                     continue  # an older version of an operation already listed
                 seen.add(record.id)
-                if (
-                    (user and record.user != user)
-                    or (status and record.status != status)
-                    or (since and record.start_ts < since)
-                    or (until and record.start_ts >= until)
-                ):
+                if not wanted(record):
                     continue
                 items.append(record)
                 if len(items) == limit:
@@ -208,7 +229,7 @@ class DynamoDbAuditStore:
                 return Page(items=items, next_cursor=None)
 
     def running(self) -> list[OperationRecord]:
-        return [r for r in self.query(limit=10_000).items if r.status == "started"]
+        return self._latest("by_seq", "chain", CHAIN, lambda r: r.status == "started", None, None, set()).items
 
     def verify(self) -> VerifyReport:
         records, start = [], None
@@ -228,3 +249,33 @@ def raw_key(item: dict[str, Any], index: str) -> dict[str, Any]:
     """The ExclusiveStartKey that resumes a GSI query right after `item`."""
     h, r = INDEXES[index]
     return {k: item[k] for k in ("pk", "sk", h, r) if k in item}
+
+
+def parse_cursor(cursor: str, index: str, value: str) -> tuple[dict[str, Any], set[str]]:
+    """The start key and the operations already listed that a cursor of `raw_key`'s shape holds, for this index
+    and key value; a cursor this store did not hand out for the same listing is invalid input."""
+    try:
+        data = json.loads(cursor)
+    except (TypeError, ValueError):
+        raise bad_cursor(cursor) from None
+    if not isinstance(data, dict) or set(data) != {"start", "seen"}:
+        raise bad_cursor(cursor)
+    start, seen = data["start"], data["seen"]
+    h, r = INDEXES[index]
+    if (
+        not isinstance(start, dict)
+        or set(start) != {"pk", "sk", h, r}
+        or not all(_typed_value(start[name], ATTRIBUTES[name]) for name in start)
+        or start[h][ATTRIBUTES[h]] != value
+        or not isinstance(seen, list)
+        or not all(isinstance(op_id, str) for op_id in seen)
+    ):
+        raise bad_cursor(cursor)
+    return start, set(seen)
+
+
+def _typed_value(value: object, kind: str) -> bool:
+    """A DynamoDB attribute value of the key's type, e.g. {"S": "..."} or {"N": "12"}."""
+    if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
+        return False
+    return kind != "N" or value[kind].isdigit()

@@ -4,12 +4,13 @@ processes can share one file and the chain stays linear."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
-from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, verify_chain
+from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
 from engine.errors import AuditUnavailable
 
 SCHEMA = """
@@ -37,6 +38,14 @@ CREATE TABLE IF NOT EXISTS attachments (
     text TEXT NOT NULL
 );
 """
+_CURSOR = re.compile(r"[1-9][0-9]{0,17}")  # a record's sequence number, as next_cursor hands it out
+
+
+def cursor_seq(cursor: str) -> int:
+    """The sequence number a cursor of this store stands for; anything else is invalid input."""
+    if not isinstance(cursor, str) or not _CURSOR.fullmatch(cursor):
+        raise bad_cursor(cursor)
+    return int(cursor)
 
 
 class SqliteAuditStore:
@@ -112,6 +121,7 @@ class SqliteAuditStore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
+        limit = check_limit(limit)
         clauses: list[str] = []
         args: list[Any] = []
         for column, value in (("stack", stack), ("user", user), ("status", status)):
@@ -126,7 +136,7 @@ class SqliteAuditStore:
             args.append(until)
         if cursor is not None:
             clauses.append("o.seq < ?")
-            args.append(int(cursor))
+            args.append(cursor_seq(cursor))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = (
             f"SELECT r.data, o.seq FROM operations o JOIN records r ON r.seq = o.seq {where} "  # noqa: S608

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,10 +19,21 @@ EXIT_REFUSED, EXIT_BUSY, EXIT_CANCELLED, EXIT_DRIFT = (
     ExitCode.CANCELLED,
     ExitCode.DRIFT,
 )
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away (`| head`)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         for attr in ("user", "approver"):
@@ -32,7 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
 
 
+def _drop_stdout() -> None:
+    """The reader of stdout is gone (`datamcp ops show ID | head -1`): send whatever is still buffered to
+    /dev/null so that the interpreter's final flush does not fail again (the Python docs' recipe for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_BUSY",
     "EXIT_CANCELLED",
     "EXIT_DRIFT",

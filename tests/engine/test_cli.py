@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
-from engine.cli import EXIT_INVALID, EXIT_OK, EXIT_REFUSED, main
+from engine.audit import OperationRecord, now, open_store
+from engine.cli import EXIT_BROKEN_PIPE, EXIT_INVALID, EXIT_OK, EXIT_REFUSED, main
 from engine.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -49,3 +53,46 @@ def test_the_approval_flow_and_exit_codes(cli) -> None:  # type: ignore[no-untyp
     assert code == EXIT_OK and "intact" in out
     code, _, err = cli("preview", "../gcp-dev")
     assert code == EXIT_INVALID and "not a valid stack name" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (("--cursor", "garbage"), "'garbage' is not a cursor"),
+        (("--cursor", "x" * 5000), "is not a cursor"),
+        (("--limit", "-1"), "limit must be a whole number from 1 to 1000, not -1"),
+        (("--limit", "1001"), "limit must be a whole number from 1 to 1000"),
+    ],
+)
+def test_bad_paging_input_exits_3_with_a_short_message(cli, flags: tuple[str, ...], says: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("ops", "list", *flags)
+    assert (code, out) == (EXIT_INVALID, "")
+    assert says in err and "Traceback" not in err and len(err) < 400
+
+
+def test_a_reader_that_goes_away_early_ends_the_command_quietly(sandbox_settings: Settings) -> None:
+    store = open_store(sandbox_settings.audit_url)
+    for i in range(300):
+        store.append(OperationRecord(id=f"op-{i:04d}", user="alice", tool="up", status="started", start_ts=now()))  # type: ignore[arg-type]
+    env = {
+        **os.environ,
+        "DATAMCP_PROJECT_ROOT": str(sandbox_settings.project_root),
+        "DATAMCP_STATE_DIR": str(sandbox_settings.state_dir),
+        "DATAMCP_SANDBOX": "1",
+    }
+    for argv in (("ops", "show", "op-0007"), ("ops", "list", "--limit", "300", "--json")):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # like `| head -1` that has its line: the reader is gone before the writer is done
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "engine.cli", *argv],
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            os.close(write_end)
+        assert (done.returncode, done.stderr) == (EXIT_BROKEN_PIPE, ""), argv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 
 from engine.audit import OperationRecord, now, open_store
 from engine.audit.dynamodb import DynamoDbAuditStore
-from engine.errors import AuditUnavailable
+from engine.errors import AuditUnavailable, InvalidInput
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +115,33 @@ def test_an_unreachable_table_is_audit_unavailable(monkeypatch: pytest.MonkeyPat
     store = open_store(f"dynamodb://nowhere?region=eu-west-1&endpoint=http://127.0.0.1:{free_port()}")
     with pytest.raises(AuditUnavailable):
         store.append(record("op-x"))
+
+
+def test_a_cursor_the_store_never_handed_out_is_invalid_input(store: DynamoDbAuditStore) -> None:
+    for i in range(3):
+        store.append(record(f"op-{i}", stack="aws-dev"))
+    by_stack = store.query(stack="aws-dev", limit=1).next_cursor
+    assert by_stack is not None
+    forged = json.loads(by_stack)
+    forged["start"]["ts_seq"] = {"N": "1"}
+    for cursor, filters in (
+        ("garbage", {}),
+        ("[]", {}),
+        ('{"start": {}, "seen": []}', {}),
+        (by_stack, {}),  # a cursor of another listing (by stack) for the whole trail
+        (by_stack, {"stack": "gcp-dev"}),  # the same index, another stack
+        (json.dumps(forged), {"stack": "aws-dev"}),
+        ("x" * 5000, {}),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            store.query(cursor=cursor, **filters)  # type: ignore[arg-type]
+        assert "cursor" in info.value.message and len(info.value.message) < 300
+    assert [r.id for r in store.query(stack="aws-dev", cursor=by_stack).items] == ["op-1", "op-0"]
+
+
+def test_a_page_size_outside_1_to_1000_is_invalid_input(store: DynamoDbAuditStore) -> None:
+    store.append(record("op-1"))
+    for limit in (0, -1, 1001):
+        with pytest.raises(InvalidInput):
+            store.query(limit=limit)
+    assert [r.id for r in store.running()] == ["op-1"]

@@ -8,7 +8,7 @@ import pytest
 
 from engine.audit import OperationRecord, now, open_store
 from engine.audit.sqlite import SqliteAuditStore
-from engine.errors import AuditUnavailable
+from engine.errors import AuditUnavailable, InvalidInput
 
 
 def record(op_id: str, status: str = "started", stack: str = "aws-dev", user: str = "alice") -> OperationRecord:
@@ -95,3 +95,29 @@ def test_query_by_time_range(tmp_path: Path) -> None:
     ids = [r.id for r in store.query(since="2026-01-15T00:00:00", until="2026-03-01T00:00:00").items]
     assert ids == ["op-1"]
     assert [r.id for r in store.query(since="2026-02-01T00:00:00").items] == ["op-2", "op-1"]
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "-3", "0", " 4", "4.0", "", "9" * 40, "x" * 5000])
+def test_a_cursor_the_store_never_handed_out_is_invalid_input(tmp_path: Path, cursor: str) -> None:
+    store = SqliteAuditStore(tmp_path / "audit.db")
+    store.append(record("op-1"))
+    with pytest.raises(InvalidInput) as info:
+        store.query(cursor=cursor)
+    assert "cursor" in info.value.message and len(info.value.message) < 300
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1001, 10**12, True])
+def test_a_page_size_outside_1_to_1000_is_invalid_input(tmp_path: Path, limit: int) -> None:
+    store = SqliteAuditStore(tmp_path / "audit.db")
+    with pytest.raises(InvalidInput) as info:
+        store.query(limit=limit)
+    assert "limit must be a whole number from 1 to 1000" in info.value.message
+
+
+def test_the_cursor_it_hands_out_still_works_at_the_page_size_bounds(tmp_path: Path) -> None:
+    store = SqliteAuditStore(tmp_path / "audit.db")
+    for i in range(3):
+        store.append(record(f"op-{i}"))
+    first = store.query(limit=1)
+    assert first.next_cursor is not None
+    assert [r.id for r in store.query(limit=1000, cursor=first.next_cursor).items] == ["op-1", "op-0"]
