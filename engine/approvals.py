@@ -1,49 +1,59 @@
-"""Approvals: a human's signed, single-use consent to apply one exact preview.
+"""Approvals: a person's signed, single-use consent to apply one exact preview.
 
-An approval binds the preview id, its kind (update or destroy), the stack, the preview's binding digest (program,
-config and state digests and the saved plan) and an expiry, signed with HMAC-SHA256 under the server's key. The
-approver must differ from the user who asked for the preview. Using an approval consumes it atomically (an
-O_EXCL marker file), so it can run at most one operation even across processes.
+An approval names the preview, its kind and stack, the preview's binding digest (everything that decides what gets
+applied) and its own expiry, and is signed by one of three methods: `ssh` (the approver's own SSH key, verified
+against the trust list), `server` (the server's Ed25519 key, for people it authenticated itself: the console, CI's
+environment reviewers) or `dev` (a checkout's local HMAC key: convenient, and not a trust boundary). Using an
+approval consumes it atomically (an O_EXCL marker file), so it runs at most one operation even across processes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import logging
 import os
 import secrets
-import time
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from engine.errors import ApprovalInvalid
-from engine.previews import PreviewRecord, write_atomic
-from engine.vocabulary import echo, is_id
+from engine.previews import write_atomic
+from engine.trust import canonical_json
+from engine.vocabulary import Kind, echo, is_id
+
+log = logging.getLogger(__name__)
+
+
+class Method(StrEnum):
+    DEV = "dev"
+    SSH = "ssh"
+    SERVER = "server"
 
 
 class Approval(BaseModel):
-    approval_id: str
+    approval_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     preview_id: str
-    kind: str
+    kind: Kind
     stack: str
-    binding: str
-    approver: str
+    binding: str = Field(description="The preview's binding digest: what exactly is approved.")
+    approver: str = Field(description="The approver's principal, in normal form.")
     requested_by: str
-    created_at: str
-    expires_epoch: float
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    expires_epoch: int
+    method: Method
+    evidence: dict[str, str] = Field(default_factory=dict, description="How the server knew the approver.")
     signature: str = ""
 
     def payload(self) -> bytes:
-        body = self.model_dump(exclude={"signature"})
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        """The bytes every method signs: all fields but the signature, canonical JSON."""
+        return canonical_json(self.model_dump(mode="json", exclude={"signature"}))
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The checkout's signing key, created on first use with mode 0600 (production passes DATAMCP_APPROVAL_KEY)."""
+    """The checkout's dev-mode signing key, created on first use with mode 0600."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -59,31 +69,12 @@ def load_or_create_key(path: Path) -> bytes:
 
 
 class ApprovalStore:
-    def __init__(self, root: Path, key: bytes) -> None:
+    """Approval files and their single-use markers. Anyone may write here: only signatures make an approval."""
+
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.key = key
 
-    def _sign(self, approval: Approval) -> str:
-        return hmac.new(self.key, approval.payload(), hashlib.sha256).hexdigest()
-
-    def create(self, preview: PreviewRecord, approver: str, ttl_seconds: int) -> Approval:
-        if approver == preview.user:
-            raise ApprovalInvalid(
-                f"{approver!r} asked for this preview and cannot approve it: another person must approve",
-                preview_id=preview.preview_id,
-            )
-        approval = Approval(
-            approval_id=str(uuid.uuid4()),
-            preview_id=preview.preview_id,
-            kind=preview.kind,
-            stack=preview.stack,
-            binding=preview.binding(),
-            approver=approver,
-            requested_by=preview.user,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            expires_epoch=time.time() + ttl_seconds,
-        )
-        approval = approval.model_copy(update={"signature": self._sign(approval)})
+    def save(self, approval: Approval) -> Approval:
         write_atomic(self.root / f"{approval.approval_id}.json", approval.model_dump_json(indent=2))
         return approval
 
@@ -94,15 +85,18 @@ class ApprovalStore:
             return Approval.model_validate_json((self.root / f"{approval_id}.json").read_text())
         except FileNotFoundError:
             raise ApprovalInvalid(f"no approval {approval_id!r}", approval_id=approval_id) from None
-
-    def signature_ok(self, approval: Approval) -> bool:
-        return hmac.compare_digest(approval.signature, self._sign(approval))
+        except (ValidationError, OSError, UnicodeDecodeError):
+            raise ApprovalInvalid(f"approval {approval_id!r} is unreadable", approval_id=approval_id) from None
 
     def for_preview(self, preview_id: str) -> list[Approval]:
-        """Every stored approval that names this preview (valid or not: the apply requirements decide)."""
+        """Every readable approval that names this preview; unreadable files are skipped with a warning."""
         found = []
         for path in sorted(self.root.glob("*.json")) if self.root.exists() else []:
-            approval = self.get(path.stem)
+            try:
+                approval = self.get(path.stem)
+            except ApprovalInvalid as exc:
+                log.warning("skipping %s in the approval store: %s", echo(path.name), exc.message)
+                continue
             if approval.preview_id == preview_id:
                 found.append(approval)
         return found

@@ -35,20 +35,29 @@ class PreviewRecord(BaseModel):
     created_epoch: float
     operation_id: str
     targets: list[str] = Field(default_factory=list)
+    refresh: bool = False
+    expires_epoch: int = Field(default=0, description="The preview's own expiry: after it no approval applies it.")
     digests: Digests
     plan_file: str | None = None
     plan_sha256: str | None = None
     change_summary: dict[str, int] = Field(default_factory=dict)
     result: dict[str, Any] = Field(default_factory=dict, description="The PreviewResult as returned (masked).")
+    property_diffs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per resource URN: {property path: {old, new}} (masked), for review."
+    )
 
     def binding(self) -> str:
-        """The digest an approval signs: this preview, its kind and target, the digests and the plan."""
+        """The digest an approval signs: everything that decides what gets applied, and by whose request."""
         body = {
             "preview_id": self.preview_id,
             "kind": self.kind,
             "stack": self.stack,
+            "requester": self.user,
             "targets": self.targets,
+            "refresh": self.refresh,
+            "expires_epoch": self.expires_epoch,
             "digests": self.digests.model_dump(),
+            "plan_file": self.plan_file,
             "plan_sha256": self.plan_sha256,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -88,16 +97,17 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def tree_digest(root: Path, folders: tuple[str, ...]) -> str:
-    """A digest of every source file under `folders` (names and contents): changes when the program changes."""
+SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".tpl", ".txt", ".json", ".toml", ".rego")
+
+
+def tree_digest(root: Path, paths: tuple[str, ...]) -> str:
+    """A digest of every source file in `paths` (files, or folders walked; names and contents). Bytecode is never
+    part of it: it is never trusted either (engine/bytecode.py)."""
     h = hashlib.sha256()
-    for folder in folders:
-        base = root / folder
-        for path in sorted(base.rglob("*")) if base.is_dir() else []:
-            if (
-                path.is_file()
-                and "__pycache__" not in path.parts
-                and path.suffix in (".py", ".yaml", ".yml", ".tpl", ".txt", ".json")
-            ):
+    for name in paths:
+        base = root / name
+        files = sorted(base.rglob("*")) if base.is_dir() else [base] if base.is_file() else []
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in SOURCE_SUFFIXES:
                 h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()

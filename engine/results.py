@@ -132,3 +132,18 @@ class ProgressEvent(BaseModel):
     done: int = 0
     total: int | None = None
     message: str = ""
+
+
+class PreviewReview(BaseModel):
+    """Exactly what an approval of a preview binds, for the person deciding (`datamcp show`, the console)."""
+
+    preview: PreviewResult
+    requester: str
+    binding: str = Field(description="The digest every approval of this preview signs.")
+    targets: list[str] = Field(default_factory=list)
+    refresh: bool = False
+    property_diffs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per resource URN: {property path: {old, new}}, secrets masked."
+    )
+    approvals_required: int
+    approved_by: list[str] = Field(default_factory=list, description="Proven approvers so far (valid, unused).")

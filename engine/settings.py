@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -80,14 +80,24 @@ class Settings(BaseSettings):
     sandbox_dir: Path = Field(
         default_factory=_under_state("sandbox"), description="The simulated cloud's inventory and launchers."
     )
-    approval_key: SecretStr | None = Field(default=None, description="HMAC key for approvals; a checkout makes one.")
+    approval_mode: Literal["dev", "signed"] = Field(
+        default_factory=lambda data: "dev" if str(data.get("backend_url", "")).startswith("file://") else "signed",
+        description="dev: a local key signs approvals (not a trust boundary); signed: proven approvers only.",
+    )
+    approvers_file: Path = Field(
+        default_factory=lambda data: Path(data.get("project_root") or Path.cwd()) / "approvers.yaml",
+        description="The trust list: who may approve which stacks, with which SSH keys (reviewed like code).",
+    )
+    server_key_file: Path | None = Field(default=None, description="The server's Ed25519 key (0600, its own user).")
+    server_key: SecretStr | None = Field(default=None, description="The same key from a secret manager (PEM).")
+    approval_key: SecretStr | None = Field(default=None, description="HMAC key for dev-mode approvals only.")
     preview_ttl_seconds: int = Field(
         default=3600, ge=60, le=7 * 86400, description="How long a preview can be applied."
     )
     approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400, description="How long an approval is valid.")
     lock_wait_seconds: float = Field(default=0, ge=0, le=3600, description="Wait this long for a busy stack (0: fail).")
 
-    @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir")
+    @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir", "approvers_file")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
@@ -137,6 +147,11 @@ class Settings(BaseSettings):
     def _passphrase(self) -> Settings:
         """The dev passphrase only ever protects a local file backend."""
         local = self.is_local_backend
+        if self.approval_mode == "dev" and not local:
+            raise ValueError(
+                "DATAMCP_APPROVAL_MODE=dev is not a trust boundary and may only be used with a file:// backend; "
+                "use signed approvals (DATAMCP_APPROVERS_FILE, DATAMCP_SERVER_KEY_FILE) for a shared backend"
+            )
         if self.secrets_provider == "passphrase":
             if self.config_passphrase is None:
                 if not local:

@@ -51,6 +51,7 @@ class Tool(StrEnum):
     CHECK_DRIFT = "check-drift"
     APPROVE = "approve"
     REQUEST_APPLY = "request-apply"
+    CANCEL = "cancel"
 
 
 class Status(StrEnum):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from engine.cli.render import preview_markdown, preview_text, synth_json, synth_markdown, synth_tree
+from engine.cli.render import preview_markdown, preview_text, review_text, synth_json, synth_markdown, synth_tree
 from engine.doctor import run_checks
 from engine.errors import ExitCode, InvalidInput
 from engine.results import ProgressEvent
 from engine.settings import Settings
+from engine.trust.proofs import DEV_WARNING
 from engine.vocabulary import ProgressKind, urn_name
 
 EXIT_OK, EXIT_FAILED, EXIT_DRIFT = ExitCode.OK, ExitCode.FAILED, ExitCode.DRIFT
@@ -118,13 +120,32 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    review = _engine(settings).review(args.preview_id)
+    if args.json:
+        _print(review.model_dump())
+    else:
+        print(review_text(review))
+    return EXIT_OK
+
+
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    approval = _engine(settings).approve(args.preview_id, approver=args.approver)
+    engine = _engine(settings)
+    if not args.json and sys.stdin.isatty() and not args.yes:
+        print(review_text(engine.review(args.preview_id)))
+        if input("Approve exactly this? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("not approved")
+            return EXIT_OK
+    if args.key:
+        approval = engine.approve_with_key(args.preview_id, Path(args.key).expanduser(), interactive=True)
+    else:
+        print(DEV_WARNING, file=sys.stderr)
+        approval = engine.approve(args.preview_id, approver=args.approver)
     if args.json:
         _print(approval.model_dump(exclude={"signature"}))
     else:
         print(
-            f"approved preview {approval.preview_id} of {approval.stack} as {approval.approver}\n"
+            f"approved preview {approval.preview_id} of {approval.stack} as {approval.approver} ({approval.method})\n"
             f"approval id: {approval.approval_id} (single use)"
         )
     return EXIT_OK
@@ -177,7 +198,15 @@ def cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
-    record = _engine(settings).cancel(args.operation_id, user=args.user, admin=args.admin)
+    engine = _engine(settings)
+    if args.key:
+        record = engine.cancel_with_key(args.operation_id, Path(args.key).expanduser())
+    elif args.admin and settings.approval_mode == "signed":
+        raise InvalidInput("--admin must be proven here: add --key with an SSH key the trust list gives the admin role")
+    else:
+        if args.admin:
+            print(DEV_WARNING, file=sys.stderr)
+        record = engine.cancel(args.operation_id, user=args.user, admin=args.admin)
     print(f"asked operation {record.id} ({record.tool} of {record.stack}) to stop")
     return EXIT_OK
 

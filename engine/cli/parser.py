@@ -54,9 +54,13 @@ def _change_commands(command: _Commands) -> None:
     p.add_argument("--target", action="append", help="limit to this resource URN (repeatable)")
     p.add_argument("--refresh", action="store_true", help="refresh state before previewing")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p = command("show", c.cmd_show, "exactly what approving a preview releases: old -> new values, the binding")
+    p.add_argument("preview_id")
     p = command("approve", c.cmd_approve, "approve a preview (the approver must not be who asked for it)")
     p.add_argument("preview_id")
-    p.add_argument("--approver", default=None, help="who approves (default: DATAMCP_DEFAULT_USER or OS user)")
+    p.add_argument("--key", help="sign with this SSH private key (signed mode; the trust list names its owner)")
+    p.add_argument("--approver", default=None, help="dev mode only: who approves (default: the OS user)")
+    p.add_argument("--yes", action="store_true", help="do not show the preview and ask first")
     for name, func, text in (
         ("up", c.cmd_up, "apply an approved preview (without ids: dry run, a preview only)"),
         ("destroy", c.cmd_destroy, "destroy with an approved destroy preview (else: dry run)"),
@@ -64,7 +68,7 @@ def _change_commands(command: _Commands) -> None:
         p = command(name, func, text, user=True)
         p.add_argument("stack")
         p.add_argument("--preview-id")
-        p.add_argument("--approval-id")
+        p.add_argument("--approval-id", action="append", help="an approval of the preview (repeat for several)")
         if name == "destroy":
             p.add_argument("--target", action="append", help="destroy only these URNs (protected ones included)")
     p = command("refresh", c.cmd_refresh, "detect drift (default), or --apply to update the state", user=True)
@@ -76,7 +80,8 @@ def _change_commands(command: _Commands) -> None:
     p.add_argument("--exit-code", action="store_true", help=f"exit {ExitCode.DRIFT.value} when drift is found")
     p = command("cancel", c.cmd_cancel, "stop a running operation gracefully", user=True, json_flag=False)
     p.add_argument("operation_id")
-    p.add_argument("--admin", action="store_true", help="cancel another user's operation")
+    p.add_argument("--admin", action="store_true", help="cancel another user's operation (signed mode: with --key)")
+    p.add_argument("--key", help="prove the admin role with this SSH private key")
 
 
 def _audit_commands(command: _Commands) -> None:

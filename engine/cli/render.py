@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import Any
 
 from engine.cli.markdown import GITHUB_COMMENT_LIMIT, preview_markdown
 from engine.masking import Masker
-from engine.results import PreviewResult, SynthResource, SynthResult
+from engine.results import PreviewResult, PreviewReview, SynthResource, SynthResult
 from engine.vocabulary import Kind, urn_name
 
-__all__ = ["GITHUB_COMMENT_LIMIT", "preview_markdown", "preview_text", "synth_json", "synth_markdown", "synth_tree"]
+__all__ = [
+    "GITHUB_COMMENT_LIMIT",
+    "preview_markdown",
+    "preview_text",
+    "review_text",
+    "synth_json",
+    "synth_markdown",
+    "synth_tree",
+]
 
 
 def synth_json(result: SynthResult) -> str:
@@ -67,7 +76,8 @@ def preview_text(preview: PreviewResult) -> str:
     if preview.has_changes:
         verb = Kind(preview.kind).verb
         lines.append(
-            f"To apply: another person runs `datamcp approve {preview.preview_id}`, then "
+            f"To apply: another person reviews it with `datamcp show {preview.preview_id}` and approves it with "
+            f"`datamcp approve {preview.preview_id}`, then "
             f"`datamcp {verb} {preview.stack} --preview-id {preview.preview_id} --approval-id ID` "
             f"(before {preview.expires_at})."
         )
@@ -96,3 +106,33 @@ def synth_markdown(result: SynthResult, *, limit: int = GITHUB_COMMENT_LIMIT) ->
     if len(text) > limit:
         text = "\n".join([*head, *rows, "", "_The resource tree was left out to fit a GitHub comment._"]) + "\n"
     return Masker().text(text)
+
+
+def review_text(review: PreviewReview) -> str:
+    """Exactly what an approval binds: each change with its old -> new values, why it replaces, what else matters."""
+    p = review.preview
+    lines = [
+        f"Preview {p.preview_id}: {p.kind} of {p.stack}, requested by {review.requester}, expires {p.expires_at}",
+        f"binding digest: {review.binding}",
+    ]
+    if review.targets or review.refresh:
+        lines.append(
+            f"targets: {', '.join(review.targets) or 'all'}; refresh first: {'yes' if review.refresh else 'no'}"
+        )
+    for change in p.changes:
+        lines.append(f"  {change.op:<8} {change.type}  {urn_name(change.urn)}")
+        if change.replace_keys:
+            lines.append(f"           replaced because {', '.join(change.replace_keys)} changed")
+        for path, values in review.property_diffs.get(change.urn, {}).items():
+            lines.append(f"           {path}: {_value(values.get('old'))} -> {_value(values.get('new'))}")
+    for d in p.diagnostics:
+        lines.append(f"  {d.severity}: {d.message}")
+    if p.pending_operations:
+        lines.append(f"  PENDING from an interrupted run: {', '.join(p.pending_operations)}")
+    approved = ", ".join(review.approved_by) or "nobody yet"
+    lines.append(f"approvals: {len(review.approved_by)} of {review.approvals_required} needed ({approved})")
+    return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True)

@@ -10,9 +10,10 @@ from typing import Any
 from pulumi import automation as auto
 
 from engine.catalog import check_stack
+from engine.errors import InvalidInput
 from engine.masking import SECRET
 from engine.operations import preview, requirements
-from engine.operations.approval_flow import dry_run
+from engine.operations.approval_flow import approval_facts, dry_run
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
 from engine.operations.parts import Parts
@@ -27,13 +28,19 @@ def apply_or_dry_run(
     stack: str,
     user: str,
     preview_id: str | None,
-    approval_id: str | None,
+    approval_ids: list[str],
     targets: list[str] | None,
     on_progress: ProgressCallback | None,
     operation_id: str | None,
 ) -> ApplyResult:
-    """Dry run by default: without both a preview id and an approval id, only a preview is made."""
-    if preview_id is None or approval_id is None:
+    """Dry run by default: without a preview id only a preview is made; a preview id needs its approvals."""
+    if preview_id is not None and not approval_ids:
+        raise InvalidInput(
+            f"--preview-id {preview_id} needs the approval(s) to apply it: add --approval-id APPROVAL_ID "
+            "(repeat it when the stack needs several approvers)",
+            preview_id=preview_id,
+        )
+    if preview_id is None:
         result = preview.preview(
             parts,
             stack,
@@ -51,7 +58,7 @@ def apply_or_dry_run(
         stack,
         user=user,
         preview_id=preview_id,
-        approval_id=approval_id,
+        approval_ids=approval_ids,
         on_progress=on_progress,
         operation_id=operation_id,
     )
@@ -64,40 +71,45 @@ def apply(
     *,
     user: str,
     preview_id: str,
-    approval_id: str,
+    approval_ids: list[str],
     on_progress: ProgressCallback | None,
     operation_id: str | None,
 ) -> ApplyResult:
     """Record the attempt, take the stack's lock, check every requirement, then run the saved plan."""
     check_stack(parts.catalog, stack)
-    params = {"preview_id": preview_id, "approval_id": approval_id}
+    params = {"preview_id": preview_id, "approval_ids": approval_ids}
     with parts.journal.operation(kind.apply_tool, stack, user, params, operation_id) as op:
-        op.preview_id, op.approval_id = preview_id, approval_id
+        op.preview_id, op.approval_id = preview_id, approval_ids[0]
         with parts.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=parts.lock_wait()):
-            return _apply_locked(parts, op, kind, stack, on_progress)
+            return _apply_locked(parts, op, kind, stack, approval_ids, on_progress)
 
 
-def _facts(parts: Parts, kind: Kind, stack: str, preview: PreviewRecord, approval_id: str) -> requirements.ApplyFacts:
-    approval = parts.approvals.get(approval_id)
+def _facts(
+    parts: Parts, kind: Kind, stack: str, preview: PreviewRecord, approval_ids: list[str]
+) -> requirements.ApplyFacts:
+    approvals = [parts.approvals.get(i) for i in dict.fromkeys(approval_ids)]
     return requirements.ApplyFacts(
         stack=stack,
         kind=kind,
         preview=preview,
-        approval=approval,
-        signature_ok=parts.approvals.signature_ok(approval),
-        approval_used=parts.approvals.used(approval_id),
+        approvals=tuple(approval_facts(parts, preview, a) for a in approvals),
+        required=parts.trust.required(stack, parts.environment(stack)),
         now=time.time(),
-        preview_ttl_seconds=parts.settings.preview_ttl_seconds,
     )
 
 
 def _apply_locked(
-    parts: Parts, op: OperationContext, kind: Kind, stack: str, on_progress: ProgressCallback | None
+    parts: Parts,
+    op: OperationContext,
+    kind: Kind,
+    stack: str,
+    approval_ids: list[str],
+    on_progress: ProgressCallback | None,
 ) -> ApplyResult:
     started = time.monotonic()
-    assert op.preview_id is not None and op.approval_id is not None
+    assert op.preview_id is not None
     preview = parts.previews.get(op.preview_id)
-    facts = _facts(parts, kind, stack, preview, op.approval_id)
+    facts = _facts(parts, kind, stack, preview, approval_ids)
     _refuse_if(requirements.check(facts))
     handle = parts.sessions.handle(op, stack)
     parts.sessions.learn_secrets(op, handle)
@@ -109,7 +121,9 @@ def _apply_locked(
         plan_sha256=file_sha256(plan) if plan is not None and plan.exists() else None,
     )
     _refuse_if(requirements.check(_with_state(facts, state)))
-    parts.approvals.consume(op.approval_id, op.id)
+    for approval in facts.approvals:
+        parts.approvals.consume(approval.approval.approval_id, op.id)
+    op.summary = {"approvers": requirements.distinct_approvers(facts.approvals)}
     total = len(preview.result.get("changes", [])) or None
     collector = EventCollector(op, on_progress, total)
     result = parts.sessions.run(op, stack, handle, lambda: _run_cli(op, handle, collector, kind, preview, plan))
@@ -138,6 +152,7 @@ def _run_cli(
             on_event=collector,
             plan=str(plan) if plan else None,
             target=preview.targets or None,
+            refresh=preview.refresh or None,
             show_secrets=False,
             **op.capture(),
         )
@@ -165,7 +180,7 @@ def _applied(
     # Self-managed backends number no updates (always 0): count the stack's history instead.
     op.update_version = result.summary.version or len(handle.history())
     summary = dict(result.summary.resource_changes or {})
-    op.summary = {"change_summary": summary}
+    op.summary = {**op.summary, "change_summary": summary}
     applied = ApplyResult(
         applied=True,
         operation_id=op.id,

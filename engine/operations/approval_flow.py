@@ -1,4 +1,4 @@
-"""The human half of a change: approving a preview, asking for approval, finding it, and the dry-run answer."""
+"""The human half of a change: approving a preview, asking for approval, finding approvals, the dry-run answer."""
 
 from __future__ import annotations
 
@@ -6,87 +6,156 @@ import time
 from typing import Any
 
 from engine.approvals import Approval
-from engine.errors import ApprovalRequired, InvalidInput
+from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput
+from engine.identity import normalize_principal, same_principal
 from engine.operations import requirements
 from engine.operations.parts import Parts
 from engine.previews import PreviewRecord
-from engine.results import ApplyResult, PreviewResult
+from engine.results import ApplyResult, PreviewResult, PreviewReview
+from engine.trust.proofs import Signer, SshSigner, signed
 from engine.vocabulary import Kind, Tool
 
 
-def approve(parts: Parts, preview_id: str, *, approver: str) -> Approval:
-    """A signed, single-use approval of exactly this preview, by someone other than who asked for it."""
+def approve(
+    parts: Parts, preview_id: str, *, approver: str, signer: Signer, evidence: dict[str, str] | None = None
+) -> Approval:
+    """A signed, single-use approval of exactly this preview by `approver` (never the requester), recorded."""
     preview = parts.previews.get(preview_id)
-    with parts.journal.operation(Tool.APPROVE, preview.stack, approver, {"preview_id": preview_id}) as op:
+    who = normalize_principal(approver)
+    params = {"preview_id": preview_id, "method": signer.method.value}
+    with parts.journal.operation(Tool.APPROVE, preview.stack, who, params) as op:
         op.preview_id = preview_id
-        check_fresh(parts, preview)
-        approval = parts.approvals.create(preview, approver, parts.settings.approval_ttl_seconds)
+        check_fresh(preview)
+        if same_principal(who, preview.user):
+            raise ApprovalInvalid(
+                f"{who!r} asked for this preview and cannot approve it: another person must approve",
+                preview_id=preview_id,
+            )
+        expires = min(int(time.time()) + parts.settings.approval_ttl_seconds, preview.expires_epoch)
+        draft = Approval(
+            preview_id=preview_id,
+            kind=preview.kind,
+            stack=preview.stack,
+            binding=preview.binding(),
+            approver=who,
+            requested_by=preview.user,
+            expires_epoch=expires,
+            method=signer.method,
+            evidence=evidence or {},
+        )
+        approval = _checked(parts, preview, signed(draft, signer))
         op.approval_id = approval.approval_id
-        return approval
+        return parts.approvals.save(approval)
 
 
-def check_fresh(parts: Parts, preview: PreviewRecord) -> None:
-    refusal = requirements.preview_age_refusal(preview, time.time(), parts.settings.preview_ttl_seconds)
+def _checked(parts: Parts, preview: PreviewRecord, approval: Approval) -> Approval:
+    """Refuse at once what the apply would refuse later (an unknown key, an approver not allowed this stack)."""
+    facts = approval_facts(parts, preview, approval)
+    refusal = requirements.check_approval(facts)
+    if refusal is not None:
+        raise refusal
+    return approval
+
+
+def ssh_approver(parts: Parts, signer: SshSigner) -> str:
+    """The principal the trust list gives the signing key."""
+    principal = parts.trust.prover.trust().principal_for_key(signer.public_key())
+    if principal is None:
+        raise ApprovalInvalid(
+            f"the key {signer.key_path.name} is not in the trust list {parts.settings.approvers_file.name}"
+        )
+    return principal
+
+
+def check_fresh(preview: PreviewRecord) -> None:
+    refusal = requirements.preview_age_refusal(preview, time.time())
     if refusal is not None:
         raise refusal
 
 
-def find_approval(parts: Parts, preview_id: str) -> Approval:
-    """The newest valid, unused approval of this preview (by someone other than who asked for it)."""
+def approval_facts(parts: Parts, preview: PreviewRecord, approval: Approval) -> requirements.ApprovalFacts:
+    return requirements.ApprovalFacts(
+        preview=preview,
+        approval=approval,
+        proof=parts.trust.prover.prove(approval, parts.environment(preview.stack)),
+        used=parts.approvals.used(approval.approval_id),
+        now=time.time(),
+    )
+
+
+def find_approvals(parts: Parts, preview_id: str) -> list[str]:
+    """The valid, unused approvals of this preview, one per proven person, enough for the N-person rule."""
     preview = parts.previews.get(preview_id)
-    candidates = []
-    for approval in parts.approvals.for_preview(preview_id):
-        facts = requirements.ApplyFacts(
-            stack=preview.stack,
-            kind=preview.kind,
-            preview=preview,
-            approval=approval,
-            signature_ok=parts.approvals.signature_ok(approval),
-            approval_used=parts.approvals.used(approval.approval_id),
-            now=time.time(),
-            preview_ttl_seconds=parts.settings.preview_ttl_seconds,
-        )
-        if requirements.check(facts, requirements.APPROVAL_RULES) is None:
-            candidates.append(approval)
-    if not candidates:
+    valid = [
+        f
+        for f in (approval_facts(parts, preview, a) for a in parts.approvals.for_preview(preview_id))
+        if requirements.check_approval(f) is None
+    ]
+    chosen: dict[str, str] = {}
+    for f in sorted(valid, key=lambda f: f.approval.created_at, reverse=True):
+        chosen.setdefault(str(f.proof.principal), f.approval.approval_id)
+    required = parts.trust.required(preview.stack, parts.environment(preview.stack))
+    if len(chosen) < required:
         raise ApprovalRequired(
-            f"preview {preview_id} has no valid approval; a person other than {preview.user} must run "
-            f"`datamcp approve {preview_id}`",
+            f"preview {preview_id} has {len(chosen)} of the {required} approval(s) it needs; a person other than "
+            f"{preview.user} must run `datamcp approve {preview_id}`",
             preview_id=preview_id,
             stack=preview.stack,
+            approvers=sorted(chosen),
+            required=required,
         )
-    return max(candidates, key=lambda a: a.created_at)
+    return list(chosen.values())
 
 
-def approval_for(parts: Parts, preview_id: str, *, user: str, kind: Kind, operation_id: str | None) -> tuple[str, str]:
-    """(stack, approval id) for the agents' route, which never holds approval ids; a missing approval is recorded
+def approvals_for(
+    parts: Parts, preview_id: str, *, user: str, kind: Kind, operation_id: str | None
+) -> tuple[str, list[str]]:
+    """(stack, approval ids) for the agents' route, which never holds approval ids; too few approvals is recorded
     as a refused apply."""
     preview = parts.previews.get(preview_id)
     if preview.kind != kind:
         raise InvalidInput(f"preview {preview_id} is a {preview.kind} preview, not a {kind}")
     try:
-        return preview.stack, find_approval(parts, preview_id).approval_id
+        return preview.stack, find_approvals(parts, preview_id)
     except ApprovalRequired as refusal:
         params = {"preview_id": preview_id}
         parts.journal.record_refusal(kind.apply_tool, preview.stack, user, params, refusal, operation_id)
         raise
 
 
+def review(parts: Parts, preview_id: str) -> PreviewReview:
+    """Everything an approval of this preview binds, and who has approved it so far."""
+    preview = parts.previews.get(preview_id)
+    facts = [approval_facts(parts, preview, a) for a in parts.approvals.for_preview(preview_id)]
+    return PreviewReview(
+        preview=PreviewResult.model_validate(preview.result),
+        requester=preview.user,
+        binding=preview.binding(),
+        targets=preview.targets,
+        refresh=preview.refresh,
+        property_diffs=preview.property_diffs,
+        approvals_required=parts.trust.required(preview.stack, parts.environment(preview.stack)),
+        approved_by=requirements.distinct_approvers(facts),
+    )
+
+
 def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
-    """Record that `user` asks a human to approve this preview, and say exactly what the human must do."""
+    """Record that `user` asks people to approve this preview, and say exactly what they must do."""
     preview = parts.previews.get(preview_id)
     params = {"preview_id": preview_id, "reason": reason}
     with parts.journal.operation(Tool.REQUEST_APPLY, preview.stack, user, params) as op:
         op.preview_id = preview_id
-        check_fresh(parts, preview)
+        check_fresh(preview)
         verb = preview.kind.verb
+        signed_mode = parts.settings.approval_mode == "signed"
         return {
             "operation_id": op.id,
             "preview_id": preview_id,
             "stack": preview.stack,
             "kind": preview.kind.value,
             "change_summary": preview.change_summary,
-            "approve_command": f"datamcp approve {preview_id} --approver <your-name>",
+            "approvals_required": parts.trust.required(preview.stack, parts.environment(preview.stack)),
+            "approve_command": f"datamcp approve {preview_id}" + (" --key ~/.ssh/id_ed25519" if signed_mode else ""),
             "apply_command": f"datamcp {verb} {preview.stack} --preview-id {preview_id} --approval-id <approval-id>",
             "ci_route": f"GitHub Actions: run the 'apply' workflow with stack={preview.stack} and "
             f"preview_id={preview_id}; the '{preview.stack}' environment's reviewers approve it",
@@ -104,7 +173,7 @@ def dry_run(stack: str, preview: PreviewResult) -> ApplyResult:
         preview=preview,
         change_summary=preview.change_summary,
         message=(
-            f"dry run: nothing was changed. A different person approves with `datamcp approve "
+            f"dry run: nothing was changed. Another person approves with `datamcp approve "
             f"{preview.preview_id}`, then `datamcp {verb} {stack} --preview-id {preview.preview_id} "
             f"--approval-id APPROVAL_ID` applies exactly this preview."
         ),

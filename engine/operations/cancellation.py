@@ -8,9 +8,10 @@ from pathlib import Path
 
 from engine.audit import OperationRecord
 from engine.errors import InvalidInput, OperationNotFound
+from engine.identity import same_principal
 from engine.operations.context import OperationContext
 from engine.operations.journal import Journal
-from engine.vocabulary import Status, check_id, echo
+from engine.vocabulary import Status, Tool, check_id, echo
 
 POLL_SECONDS = 0.2
 
@@ -38,17 +39,19 @@ class Cancellation:
             interrupt(op)
 
     def cancel(self, operation_id: str, *, user: str, admin: bool) -> OperationRecord:
-        """Ask a running operation (in this process or another on this host) to stop: its owner or an admin."""
+        """Ask a running operation (in this process or another on this host) to stop: its owner or a proven admin.
+        The request itself is an operation on record, naming who asked."""
         record = self.journal.audit.get(check_id(operation_id, "operation id"))
         if record is None:
             raise OperationNotFound(f"no operation {echo(operation_id)}", operation_id=operation_id)
-        if record.status != Status.STARTED:
-            raise InvalidInput(f"operation {operation_id} is not running (it is {record.status})")
-        if record.user != user and not admin:
-            raise InvalidInput(
-                f"operation {operation_id} belongs to {record.user}; only they or an admin may cancel it"
-            )
-        self.request(operation_id, by=user)
+        params = {"operation_id": operation_id, "as_admin": admin}
+        with self.journal.operation(Tool.CANCEL, record.stack, user, params) as op:
+            if record.status != Status.STARTED:
+                raise InvalidInput(f"operation {operation_id} is not running (it is {record.status})")
+            if not admin and not same_principal(record.user, op.user):
+                owner = record.user
+                raise InvalidInput(f"operation {operation_id} belongs to {owner}; only they or an admin may cancel it")
+            self.request(operation_id, by=op.user)
         return record
 
     def watch(self, op: OperationContext) -> None:

@@ -7,19 +7,24 @@ final audit record. See docs/engine.md and docs/architecture.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from engine.approvals import Approval
 from engine.audit import AuditStore, OperationRecord, Page, open_store
 from engine.catalog import RegistryCatalog, StackCatalog
-from engine.errors import InvalidInput
+from engine.errors import ApprovalInvalid, InvalidInput
 from engine.operations import apply as applying
 from engine.operations import approval_flow, preview, refresh
 from engine.operations.events import ProgressCallback
 from engine.operations.parts import Parts
 from engine.queries import Queries
-from engine.results import ApplyResult, PreviewResult, RefreshResult, StackDescription, StackInfo
+from engine.results import ApplyResult, PreviewResult, PreviewReview, RefreshResult, StackDescription, StackInfo
 from engine.settings import Settings
+from engine.trust import canonical_json
+from engine.trust.approvers import Role, verify_signed
+from engine.trust.proofs import SshSigner
 from engine.vocabulary import Kind
 
 
@@ -84,8 +89,22 @@ class Engine:
         )
 
     def approve(self, preview_id: str, *, approver: str) -> Approval:
-        """A signed, single-use approval of exactly this preview, by someone other than who asked for it."""
-        return approval_flow.approve(self.parts, preview_id, approver=approver)
+        """Dev mode only: an approval signed with the checkout's key for a declared approver (no trust boundary)."""
+        signer = self.parts.trust.dev_signer
+        if signer is None:
+            raise ApprovalInvalid(f"approvals must be signed here: `datamcp approve {preview_id} --key KEY`")
+        return approval_flow.approve(self.parts, preview_id, approver=approver, signer=signer)
+
+    def approve_with_key(self, preview_id: str, key: Path, *, interactive: bool = False) -> Approval:
+        """An approval signed with the approver's own SSH key; the trust list says whose key it is."""
+        signer = SshSigner(key, interactive=interactive)
+        approver = approval_flow.ssh_approver(self.parts, signer)
+        return approval_flow.approve(self.parts, preview_id, approver=approver, signer=signer)
+
+    def approve_as_server(self, preview_id: str, *, approver: str, evidence: dict[str, str]) -> Approval:
+        """An approval for a person the server authenticated itself (console login, CI reviewer), with the proof."""
+        signer = self.parts.trust.server_signer()
+        return approval_flow.approve(self.parts, preview_id, approver=approver, signer=signer, evidence=evidence)
 
     def up(
         self,
@@ -93,14 +112,14 @@ class Engine:
         *,
         user: str,
         preview_id: str | None = None,
-        approval_id: str | None = None,
+        approval_id: str | Sequence[str] | None = None,
         on_progress: ProgressCallback | None = None,
         operation_id: str | None = None,
     ) -> ApplyResult:
         """Dry run by default: without a preview_id and an approval it only previews. With them it applies exactly
         the approved preview, or refuses if anything changed since."""
         return applying.apply_or_dry_run(
-            self.parts, Kind.UPDATE, stack, user, preview_id, approval_id, None, on_progress, operation_id
+            self.parts, Kind.UPDATE, stack, user, preview_id, _ids(approval_id), None, on_progress, operation_id
         )
 
     def destroy(
@@ -109,7 +128,7 @@ class Engine:
         *,
         user: str,
         preview_id: str | None = None,
-        approval_id: str | None = None,
+        approval_id: str | Sequence[str] | None = None,
         targets: list[str] | None = None,
         on_progress: ProgressCallback | None = None,
         operation_id: str | None = None,
@@ -117,7 +136,7 @@ class Engine:
         """Like up: a destroy preview first; only its own approval destroys. Protected resources stay unless
         explicitly targeted."""
         return applying.apply_or_dry_run(
-            self.parts, Kind.DESTROY, stack, user, preview_id, approval_id, targets, on_progress, operation_id
+            self.parts, Kind.DESTROY, stack, user, preview_id, _ids(approval_id), targets, on_progress, operation_id
         )
 
     def refresh(
@@ -142,8 +161,12 @@ class Engine:
             operation_id=operation_id,
         )
 
-    def find_approval(self, preview_id: str) -> Approval:
-        return approval_flow.find_approval(self.parts, preview_id)
+    def review(self, preview_id: str) -> PreviewReview:
+        """What an approval of this preview binds: changes with old -> new values, the binding, approvals so far."""
+        return approval_flow.review(self.parts, preview_id)
+
+    def find_approvals(self, preview_id: str) -> list[str]:
+        return approval_flow.find_approvals(self.parts, preview_id)
 
     def apply_preview(
         self,
@@ -156,12 +179,8 @@ class Engine:
     ) -> ApplyResult:
         """Apply a preview with the approval another principal gave it (agents never hold approval ids)."""
         k = _kind(kind)
-        stack, approval_id = approval_flow.approval_for(
-            self.parts, preview_id, user=user, kind=k, operation_id=operation_id
-        )
-        return applying.apply_or_dry_run(
-            self.parts, k, stack, user, preview_id, approval_id, None, on_progress, operation_id
-        )
+        stack, ids = approval_flow.approvals_for(self.parts, preview_id, user=user, kind=k, operation_id=operation_id)
+        return applying.apply_or_dry_run(self.parts, k, stack, user, preview_id, ids, None, on_progress, operation_id)
 
     def request_apply(self, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
         return approval_flow.request_apply(self.parts, preview_id, user=user, reason=reason)
@@ -174,6 +193,20 @@ class Engine:
     def cancel(self, operation_id: str, *, user: str, admin: bool = False) -> OperationRecord:
         """Ask a running operation to stop gracefully (in this process or another one on this host)."""
         return self.parts.cancellation.cancel(operation_id, user=user, admin=admin)
+
+    def cancel_with_key(self, operation_id: str, key: Path) -> OperationRecord:
+        """Cancel anyone's operation as an admin proven by an SSH signature (the trust list's admin role)."""
+        payload = canonical_json({"action": "cancel", "operation_id": operation_id})
+        signature = SshSigner(key, interactive=True).sign(payload)
+        trust = self.parts.trust.prover.trust()
+        admin = verify_signed(trust, payload, signature, "*", "*", Role.ADMIN)
+        return self.parts.cancellation.cancel(operation_id, user=admin, admin=True)
+
+
+def _ids(approval_id: str | Sequence[str] | None) -> list[str]:
+    if approval_id is None:
+        return []
+    return [approval_id] if isinstance(approval_id, str) else list(approval_id)
 
 
 def _kind(value: str) -> Kind:

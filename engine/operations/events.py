@@ -10,6 +10,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from engine.operations.context import OperationContext
+from engine.operations.property_diff import step_diff
 from engine.results import Diagnostic, PolicyViolation, ProgressEvent, ResourceChange
 from engine.vocabulary import REPLACE_STEPS, UNCHANGED_OPS, ChangeOp, ProgressKind
 
@@ -44,6 +45,7 @@ class EventCollector:
         self.done = 0
         self.changes: dict[str, ResourceChange] = {}
         self.refreshed: dict[str, ResourceChange] = {}
+        self.property_diffs: dict[str, dict[str, dict[str, Any]]] = {}
         self.diagnostics: list[Diagnostic] = []
         self.policy: list[PolicyViolation] = []
         self.lock = threading.Lock()
@@ -85,6 +87,7 @@ class EventCollector:
                 return  # one entry per replaced resource
             op = ChangeOp.REPLACE.value
         self.changes[meta.urn] = resource_change(meta).model_copy(update={"op": op})
+        self.property_diffs[meta.urn] = step_diff(meta, op)
         self.op.resource_refs.add(meta.urn)
         self._progress(ProgressKind.RESOURCE_STARTED, meta, op)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.audit import OUTPUT_LIMIT, AuditStore, now
 from engine.errors import DataMcpError, Outcome
+from engine.identity import normalize_principal
 from engine.locking import pid_alive
 from engine.operations.context import HOST, OperationContext
 from engine.vocabulary import Status
@@ -51,7 +52,7 @@ class Journal:
         self, tool: str, stack: str | None, user: str, params: dict[str, Any], operation_id: str | None = None
     ) -> Iterator[OperationContext]:
         """Audit an operation: AuditUnavailable on the `started` record propagates, and nothing ran."""
-        op = OperationContext(tool=tool, stack=stack, user=user, params=params)
+        op = OperationContext(tool=tool, stack=stack, user=normalize_principal(user), params=params)
         if operation_id:
             op.id = operation_id
         self.audit.append(op.record(Status.STARTED))

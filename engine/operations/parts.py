@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.approvals import ApprovalStore, load_or_create_key
+from engine.approvals import ApprovalStore
 from engine.audit import AuditStore
 from engine.catalog import StackCatalog
 from engine.locking import StackLocks
 from engine.operations.cancellation import Cancellation
 from engine.operations.journal import Journal
 from engine.operations.sessions import StackSessions
+from engine.operations.trust_setup import Trust, trust_from
 from engine.previews import PreviewStore
 from engine.settings import Settings
 
@@ -26,15 +27,18 @@ class Parts:
     previews: PreviewStore
     approvals: ApprovalStore
     locks: StackLocks
+    trust: Trust
 
     def lock_wait(self) -> float:
         return self.settings.lock_wait_seconds
+
+    def environment(self, stack: str) -> str:
+        return self.catalog.entry(stack).environment
 
     @classmethod
     def wire(cls, settings: Settings, catalog: StackCatalog, audit: AuditStore) -> Parts:
         """Build every collaborator from the settings: stores under the state dir, one journal, one canceller."""
         state = settings.state_dir
-        key = settings.approval_key.get_secret_value().encode() if settings.approval_key else None
         journal = Journal(audit)
         cancellation = Cancellation(state / "cancel", journal)
         return cls(
@@ -45,6 +49,7 @@ class Parts:
             cancellation=cancellation,
             sessions=StackSessions(settings, catalog, cancellation),
             previews=PreviewStore(state / "previews"),
-            approvals=ApprovalStore(state / "approvals", key or load_or_create_key(state / "approval.key")),
+            approvals=ApprovalStore(state / "approvals"),
             locks=StackLocks(state / "locks"),
+            trust=trust_from(settings, state),
         )

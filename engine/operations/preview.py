@@ -67,15 +67,18 @@ def _preview(
         finally:
             deployment, pending = state_future.result()
             secrets_future.result()
+    created = time.time()
     record = PreviewRecord(
         preview_id=preview_id,
         kind=kind,
         stack=stack,
         user=op.user,
         created_at=now(),
-        created_epoch=time.time(),
+        created_epoch=created,
         operation_id=op.id,
         targets=targets,
+        refresh=refresh,
+        expires_epoch=int(created) + parts.settings.preview_ttl_seconds,
         digests=parts.sessions.digests(stack, deployment),
         plan_file=plan.name if plan.exists() else None,  # relative to the previews dir: portable between runners
         plan_sha256=file_sha256(plan) if plan.exists() else None,
@@ -116,7 +119,7 @@ def _save(
     duration: float,
 ) -> PreviewResult:
     """The masked result, stored with the record it describes."""
-    expires = datetime.fromtimestamp(record.created_epoch + parts.settings.preview_ttl_seconds, UTC)
+    expires = datetime.fromtimestamp(record.expires_epoch, UTC)
     result = PreviewResult(
         preview_id=record.preview_id,
         operation_id=op.id,
@@ -133,6 +136,7 @@ def _save(
     )
     result = PreviewResult.model_validate(op.masker.obj(result.model_dump()))
     record.result = result.model_dump()
+    record.property_diffs = op.masker.obj(collector.property_diffs)
     parts.previews.save(record)
     op.preview_id = record.preview_id
     op.summary = {"change_summary": record.change_summary, "changes": len(result.changes)}

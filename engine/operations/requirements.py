@@ -1,17 +1,21 @@
 """Apply requirements as one pure check: a table of rules over the facts gathered for an apply.
 
 Each rule returns the refusal it stands for, or None. `check` returns the first refusal in table order, so the
-cheapest and most specific reasons come first; rules about the stack's state wait until the state is known.
+cheapest and most specific reasons come first; rules about the stack's state wait until the state is known. Every
+approval is checked by the approval rules on its own; the preview rules then count distinct proven approvers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from engine.approvals import Approval
-from engine.errors import ApprovalInvalid, DataMcpError, PendingOperations, StalePreview
+from engine.errors import ApprovalInvalid, ApprovalRequired, DataMcpError, PendingOperations, StalePreview
+from engine.identity import same_principal
 from engine.previews import Digests, PreviewRecord
+from engine.trust.proofs import Proof
 from engine.vocabulary import Kind
 
 
@@ -25,26 +29,92 @@ class StateFacts:
 
 
 @dataclass(frozen=True)
+class ApprovalFacts:
+    preview: PreviewRecord
+    approval: Approval
+    proof: Proof
+    used: bool
+    now: float
+
+
+@dataclass(frozen=True)
 class ApplyFacts:
     stack: str
     kind: Kind
     preview: PreviewRecord
-    approval: Approval
-    signature_ok: bool
-    approval_used: bool
+    approvals: tuple[ApprovalFacts, ...]
+    required: int
     now: float
-    preview_ttl_seconds: int
     state: StateFacts | None = None
 
 
-Rule = Callable[[ApplyFacts], DataMcpError | None]
+Refusal = DataMcpError | None
+F = TypeVar("F")
+ApprovalRule = Callable[[ApprovalFacts], Refusal]
+Rule = Callable[[ApplyFacts], Refusal]
 
 
-def _invalid(f: ApplyFacts, message: str) -> ApprovalInvalid:
+def _invalid(f: ApprovalFacts, message: str) -> ApprovalInvalid:
     return ApprovalInvalid(message, approval_id=f.approval.approval_id)
 
 
-def preview_matches_request(f: ApplyFacts) -> DataMcpError | None:
+def signature_proves_someone(f: ApprovalFacts) -> Refusal:
+    return None if f.proof.principal is not None else _invalid(f, f.proof.problem or "the signature proves nobody")
+
+
+def proven_signer_is_the_named_approver(f: ApprovalFacts) -> Refusal:
+    if f.proof.principal is not None and not same_principal(f.proof.principal, f.approval.approver):
+        return _invalid(f, f"the approval names {f.approval.approver!r} but was signed by {f.proof.principal!r}")
+    return None
+
+
+def approval_names_this_preview(f: ApprovalFacts) -> Refusal:
+    a, p = f.approval, f.preview
+    if a.preview_id != p.preview_id or a.binding != p.binding():
+        return _invalid(f, "the approval is for another preview")
+    return None
+
+
+def approval_for_this_kind_and_stack(f: ApprovalFacts) -> Refusal:
+    a = f.approval
+    if a.kind != f.preview.kind or a.stack != f.preview.stack:
+        return _invalid(f, f"the approval is for a {a.kind} of {a.stack}, not a {f.preview.kind}")
+    return None
+
+
+def approver_is_not_requester(f: ApprovalFacts) -> Refusal:
+    if same_principal(f.approval.approver, f.preview.user):
+        return _invalid(f, "self-approval is not allowed")
+    return None
+
+
+def approval_not_expired(f: ApprovalFacts) -> Refusal:
+    return (
+        _invalid(f, "the approval has expired; approve the preview again") if f.now > f.approval.expires_epoch else None
+    )
+
+
+def approval_unused(f: ApprovalFacts) -> Refusal:
+    return _invalid(f, "the approval was already used") if f.used else None
+
+
+APPROVAL_RULES: tuple[ApprovalRule, ...] = (
+    signature_proves_someone,
+    proven_signer_is_the_named_approver,
+    approval_names_this_preview,
+    approval_for_this_kind_and_stack,
+    approver_is_not_requester,
+    approval_not_expired,
+    approval_unused,
+)
+
+
+def check_approval(facts: ApprovalFacts) -> Refusal:
+    """The first refusal among the approval rules, or None when this approval counts."""
+    return first_refusal(APPROVAL_RULES, facts)
+
+
+def preview_matches_request(f: ApplyFacts) -> Refusal:
     p = f.preview
     if p.stack != f.stack or p.kind != f.kind:
         return ApprovalInvalid(
@@ -54,43 +124,39 @@ def preview_matches_request(f: ApplyFacts) -> DataMcpError | None:
     return None
 
 
-def signature_genuine(f: ApplyFacts) -> DataMcpError | None:
-    return None if f.signature_ok else _invalid(f, "the approval's signature does not match: it was altered or forged")
+def preview_not_expired(f: ApplyFacts) -> Refusal:
+    return preview_age_refusal(f.preview, f.now)
 
 
-def approval_names_this_preview(f: ApplyFacts) -> DataMcpError | None:
-    a, p = f.approval, f.preview
-    if a.preview_id != p.preview_id or a.binding != p.binding():
-        return _invalid(f, "the approval is for another preview")
+def update_has_a_saved_plan(f: ApplyFacts) -> Refusal:
+    if f.kind is Kind.UPDATE and (f.preview.plan_file is None or f.preview.plan_sha256 is None):
+        pid = f.preview.preview_id
+        return StalePreview(f"preview {pid} has no saved plan, so it cannot be applied; preview again", preview_id=pid)
     return None
 
 
-def approval_for_this_kind_and_stack(f: ApplyFacts) -> DataMcpError | None:
-    a = f.approval
-    if a.kind != f.kind or a.stack != f.preview.stack:
-        return _invalid(f, f"the approval is for a {a.kind} of {a.stack}, not a {f.kind}")
+def every_approval_counts(f: ApplyFacts) -> Refusal:
+    for approval in f.approvals:
+        refusal = check_approval(approval)
+        if refusal is not None:
+            return refusal
     return None
 
 
-def approver_is_not_requester(f: ApplyFacts) -> DataMcpError | None:
-    return _invalid(f, "self-approval is not allowed") if f.approval.approver == f.preview.user else None
+def enough_distinct_approvers(f: ApplyFacts) -> Refusal:
+    people = distinct_approvers(f.approvals)
+    if len(people) >= f.required:
+        return None
+    return ApprovalRequired(
+        f"stack {f.stack!r} needs approvals by {f.required} different people; preview {f.preview.preview_id} has "
+        f"{len(people)}{' (' + ', '.join(people) + ')' if people else ''}",
+        preview_id=f.preview.preview_id,
+        required=f.required,
+        approvers=people,
+    )
 
 
-def approval_not_expired(f: ApplyFacts) -> DataMcpError | None:
-    if f.now > f.approval.expires_epoch:
-        return _invalid(f, "the approval has expired; approve the preview again")
-    return None
-
-
-def approval_unused(f: ApplyFacts) -> DataMcpError | None:
-    return _invalid(f, "the approval was already used") if f.approval_used else None
-
-
-def preview_fresh(f: ApplyFacts) -> DataMcpError | None:
-    return preview_age_refusal(f.preview, f.now, f.preview_ttl_seconds)
-
-
-def no_pending_operations(f: ApplyFacts) -> DataMcpError | None:
+def no_pending_operations(f: ApplyFacts) -> Refusal:
     if f.state is None or not f.state.pending:
         return None
     pending = list(f.state.pending)
@@ -103,7 +169,7 @@ def no_pending_operations(f: ApplyFacts) -> DataMcpError | None:
     )
 
 
-def nothing_changed_since_preview(f: ApplyFacts) -> DataMcpError | None:
+def nothing_changed_since_preview(f: ApplyFacts) -> Refusal:
     if f.state is None:
         return None
     changed = f.preview.digests.changed(f.state.digests)
@@ -116,7 +182,7 @@ def nothing_changed_since_preview(f: ApplyFacts) -> DataMcpError | None:
     )
 
 
-def saved_plan_intact(f: ApplyFacts) -> DataMcpError | None:
+def saved_plan_intact(f: ApplyFacts) -> Refusal:
     if f.state is None or f.preview.plan_file is None:
         return None
     if f.state.plan_sha256 is None or f.state.plan_sha256 != f.preview.plan_sha256:
@@ -125,26 +191,24 @@ def saved_plan_intact(f: ApplyFacts) -> DataMcpError | None:
     return None
 
 
-APPROVAL_RULES: tuple[Rule, ...] = (
-    signature_genuine,
-    approval_names_this_preview,
-    approval_for_this_kind_and_stack,
-    approver_is_not_requester,
-    approval_not_expired,
-    approval_unused,
-)
 RULES: tuple[Rule, ...] = (
     preview_matches_request,
-    *APPROVAL_RULES,
-    preview_fresh,
+    every_approval_counts,
+    enough_distinct_approvers,
+    preview_not_expired,
+    update_has_a_saved_plan,
     no_pending_operations,
     nothing_changed_since_preview,
     saved_plan_intact,
 )
 
 
-def check(facts: ApplyFacts, rules: tuple[Rule, ...] = RULES) -> DataMcpError | None:
+def check(facts: ApplyFacts, rules: Sequence[Rule] = RULES) -> Refusal:
     """The first refusal among `rules`, or None when the apply may go ahead."""
+    return first_refusal(rules, facts)
+
+
+def first_refusal(rules: Sequence[Callable[[F], Refusal]], facts: F) -> Refusal:
     for rule in rules:
         refusal = rule(facts)
         if refusal is not None:
@@ -152,11 +216,21 @@ def check(facts: ApplyFacts, rules: tuple[Rule, ...] = RULES) -> DataMcpError | 
     return None
 
 
-def preview_age_refusal(preview: PreviewRecord, now: float, ttl_seconds: int) -> StalePreview | None:
-    age = now - preview.created_epoch
-    if age <= ttl_seconds:
+def distinct_approvers(approvals: Sequence[ApprovalFacts]) -> list[str]:
+    """The proven people behind valid approvals, each once."""
+    people: list[str] = []
+    for f in approvals:
+        if check_approval(f) is None and f.proof.principal and f.proof.principal not in people:
+            people.append(f.proof.principal)
+    return people
+
+
+def preview_age_refusal(preview: PreviewRecord, now: float) -> StalePreview | None:
+    """The preview's own expiry rules, whatever the applier's settings say."""
+    if now <= preview.expires_epoch:
         return None
     return StalePreview(
-        f"preview {preview.preview_id} is {int(age)} s old (limit {ttl_seconds} s); preview again",
+        f"preview {preview.preview_id} expired at {int(preview.expires_epoch)} ({int(now - preview.expires_epoch)} s "
+        "ago); preview again",
         preview_id=preview.preview_id,
     )

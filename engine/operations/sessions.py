@@ -22,7 +22,18 @@ from engine.settings import Settings
 from engine.vocabulary import Status
 from engine.workspace import pulumi_command, stack_handle
 
-PROGRAM_FOLDERS = ("components", "stacks", "charts")
+# The program closure: everything that can change what an apply does (sources, project config, pinned dependencies).
+PROGRAM_CLOSURE = (
+    "components",
+    "stacks",
+    "charts",
+    "engine",
+    "policies",
+    "mcp_server.py",
+    "Pulumi.yaml",
+    "pyproject.toml",
+    "requirements/lock.txt",
+)
 CODE_ROOT = Path(__file__).resolve().parents[2]  # the program that runs is this checkout's code
 T = TypeVar("T")
 
@@ -88,7 +99,7 @@ class StackSessions:
         config = self.settings.project_root / f"Pulumi.{stack}.yaml"
         state = json.dumps({k: v for k, v in deployment.items() if k != "manifest"}, sort_keys=True)
         return Digests(
-            program=tree_digest(CODE_ROOT, PROGRAM_FOLDERS),
+            program=tree_digest(CODE_ROOT, PROGRAM_CLOSURE),
             config=file_sha256(config) if config.exists() else "",
             state=uuid.uuid5(uuid.NAMESPACE_URL, state).hex,
         )

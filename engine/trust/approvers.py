@@ -120,6 +120,7 @@ class _TrustFile(BaseModel):
 
     version: Literal[1]
     approvers: tuple[Approver, ...]
+    required_approvals: dict[StackPattern, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class TrustList:
 
     source: str
     approvers: tuple[Approver, ...]
+    required: tuple[tuple[str, int], ...] = ()  # (stack pattern, approvals needed), first match wins
 
     @classmethod
     def load(cls, path: Path) -> TrustList:
@@ -155,7 +157,7 @@ class TrustList:
         except ValidationError as exc:
             raise _invalid(source, exc, data) from exc
         _check_unique(source, parsed.approvers)
-        return cls(source=source, approvers=parsed.approvers)
+        return cls(source=source, approvers=parsed.approvers, required=tuple(parsed.required_approvals.items()))
 
     def approver(self, principal: str) -> Approver | None:
         """The entry for `principal` (compared in normal form), or None; an unusable name is nobody."""
@@ -175,6 +177,15 @@ class TrustList:
         entry = self.approver(principal)
         return entry is not None and entry.may_approve(stack, environment)
 
+    def principal_for_key(self, key: SshPublicKey) -> str | None:
+        """Whose key this is, if the list knows it."""
+        return next((a.principal for a in self.approvers if key in a.keys), None)
+
+    def required_approvals(self, stack: str, environment: str) -> int:
+        """How many different people must approve a change of `stack`: the first matching pattern of
+        `required_approvals`, else 2 for production and 1 elsewhere."""
+        return required_approvals(self.required, stack, environment)
+
     def allowed_signers_text(self) -> str:
         """The OpenSSH allowed_signers content: each key valid only for its principal, in the approval namespace."""
         return "".join(f'{a.principal} namespaces="{ssh.NAMESPACE}" {key}\n' for a in self.approvers for key in a.keys)
@@ -186,6 +197,14 @@ class TrustList:
             path = Path(tmp) / "allowed_signers"
             path.write_text(self.allowed_signers_text(), encoding="utf-8")
             yield path
+
+
+def required_approvals(rules: Sequence[tuple[str, int]], stack: str, environment: str) -> int:
+    """The N of the N-person rule for a stack (also without a trust list, as in dev mode)."""
+    for pattern, count in rules:
+        if fnmatchcase(stack, pattern):
+            return count
+    return 2 if environment == "prod" else 1
 
 
 def verify_signed(

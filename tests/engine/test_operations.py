@@ -56,9 +56,14 @@ def approved(engine: Engine, user: str = "alice", approver: str = "bob", stack: 
     return preview.preview_id, engine.approve(preview.preview_id, approver=approver).approval_id
 
 
+def approved_by_two(engine: Engine, preview_id: str) -> list[str]:
+    """Production stacks need two different approvers."""
+    return [engine.approve(preview_id, approver=who).approval_id for who in ("bob", "carol")]
+
+
 def deploy(engine: Engine, stack: str = STACK) -> None:
-    preview_id, approval_id = approved(engine, stack=stack)
-    assert engine.up(stack, user="alice", preview_id=preview_id, approval_id=approval_id).applied
+    preview_id = engine.preview(stack, user="alice").preview_id
+    assert engine.up(stack, user="alice", preview_id=preview_id, approval_id=approved_by_two(engine, preview_id)).applied
 
 
 def statuses(engine: Engine) -> list[tuple[str, str]]:
@@ -140,12 +145,14 @@ def test_stale_previews_are_refused(engine: Engine, sandbox_settings: Settings) 
     with pytest.raises(StalePreview, match="state changed"):
         engine.up(STACK, user="alice", preview_id=second_id, approval_id=second_approval)
 
-    # too old
+    # too old: the preview's own expiry is bound, so moving it voids the approval; nobody can approve it again
     old_id, old_approval = approved(engine)
     record = engine.previews.get(old_id)
-    engine.previews.save(record.model_copy(update={"created_epoch": record.created_epoch - 10 * 3600}))
-    with pytest.raises((StalePreview, ApprovalInvalid)):
+    engine.previews.save(record.model_copy(update={"expires_epoch": int(time.time()) - 1}))
+    with pytest.raises(ApprovalInvalid, match="another preview"):
         engine.up(STACK, user="alice", preview_id=old_id, approval_id=old_approval)
+    with pytest.raises(StalePreview, match="expired"):
+        engine.approve(old_id, approver="bob")
     assert [s for t, s in statuses(engine) if t == "up"] == ["refused", "succeeded", "refused", "refused"]
 
 
@@ -367,7 +374,7 @@ def test_destroy_keeps_protected_resources_unless_targeted(engine: Engine, sandb
     table = "urn:pulumi:aws-prod::datamcp::datamcp:aws:OpsLogTable$aws:dynamodb/table:Table::ops-log-table"
     dry = engine.destroy("aws-prod", user="alice")
     assert dry.preview is not None and table not in {c.urn for c in dry.preview.changes}
-    approval = engine.approve(dry.preview.preview_id, approver="bob")
-    engine.destroy("aws-prod", user="alice", preview_id=dry.preview.preview_id, approval_id=approval.approval_id)
+    approvals = approved_by_two(engine, dry.preview.preview_id)
+    engine.destroy("aws-prod", user="alice", preview_id=dry.preview.preview_id, approval_id=approvals)
     left = {r["urn"] for r in inventory(sandbox_settings, "aws-prod")}
     assert table in left and len(left) == 1

@@ -7,15 +7,17 @@ from typing import Any
 
 import pytest
 
-from engine.approvals import Approval
-from engine.errors import ApprovalInvalid, PendingOperations, StalePreview
+from engine.approvals import Approval, Method
+from engine.errors import ApprovalInvalid, ApprovalRequired, PendingOperations, StalePreview
 from engine.operations import requirements
-from engine.operations.requirements import ApplyFacts, StateFacts, check
+from engine.operations.requirements import ApplyFacts, ApprovalFacts, StateFacts, check
 from engine.previews import Digests, PreviewRecord
+from engine.trust.proofs import Proof
 from engine.vocabulary import Kind
 
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000
 DIGESTS = Digests(program="p" * 64, config="c" * 64, state="s" * 32)
+STATE = StateFacts(digests=DIGESTS, pending=(), plan_sha256="a" * 64)
 
 
 def preview(**changes: Any) -> PreviewRecord:
@@ -26,6 +28,7 @@ def preview(**changes: Any) -> PreviewRecord:
         user="alice",
         created_at="2027-01-15T08:00:00+00:00",
         created_epoch=NOW - 60,
+        expires_epoch=NOW + 3600,
         operation_id="op-00001",
         digests=DIGESTS,
         plan_file="prev-0001.plan.json",
@@ -34,35 +37,44 @@ def preview(**changes: Any) -> PreviewRecord:
     return base.model_copy(update=changes)
 
 
-def approval(p: PreviewRecord, **changes: Any) -> Approval:
+def approval(p: PreviewRecord, approver: str = "bob", **changes: Any) -> Approval:
     base = Approval(
-        approval_id="appr-0001",
+        approval_id=f"appr-{approver}",
         preview_id=p.preview_id,
         kind=p.kind,
         stack=p.stack,
         binding=p.binding(),
-        approver="bob",
+        approver=approver,
         requested_by=p.user,
-        created_at="2027-01-15T08:01:00+00:00",
         expires_epoch=NOW + 600,
+        method=Method.SSH,
     )
     return base.model_copy(update=changes)
 
 
-def facts(p: PreviewRecord | None = None, a: Approval | None = None, **changes: Any) -> ApplyFacts:
+def approval_facts(p: PreviewRecord, a: Approval, proven: str | None = "", **changes: Any) -> ApprovalFacts:
+    """`proven`: who the signature proves ("" the named approver, None nobody)."""
+    proof = Proof(None, "the signing key is not in the trust list") if proven is None else Proof(proven or a.approver)
+    return dataclasses.replace(ApprovalFacts(preview=p, approval=a, proof=proof, used=False, now=NOW), **changes)
+
+
+def facts(p: PreviewRecord | None = None, *approvals: ApprovalFacts, **changes: Any) -> ApplyFacts:
     p = p or preview()
     base = ApplyFacts(
         stack="aws-dev",
         kind=Kind.UPDATE,
         preview=p,
-        approval=a or approval(p),
-        signature_ok=True,
-        approval_used=False,
+        approvals=approvals or (approval_facts(p, approval(p)),),
+        required=1,
         now=NOW,
-        preview_ttl_seconds=3600,
-        state=StateFacts(digests=DIGESTS, pending=(), plan_sha256="a" * 64),
+        state=STATE,
     )
     return dataclasses.replace(base, **changes)
+
+
+def refusal_of(a: ApprovalFacts) -> str:
+    p = a.preview
+    return str(check(facts(p, a)))
 
 
 def test_all_requirements_met_allows_the_apply() -> None:
@@ -75,67 +87,114 @@ def test_a_preview_of_another_stack_is_refused() -> None:
 
 def test_a_destroy_preview_cannot_be_applied_as_an_update() -> None:
     p = preview(kind=Kind.DESTROY)
-    refusal = check(facts(p, approval(p)))
+    refusal = check(facts(p, approval_facts(p, approval(p))))
     assert isinstance(refusal, ApprovalInvalid) and "destroy preview" in refusal.message
 
 
-def test_a_forged_signature_is_refused() -> None:
-    refusal = check(facts(signature_ok=False))
-    assert isinstance(refusal, ApprovalInvalid) and "signature" in refusal.message
+def test_a_signature_that_proves_nobody_is_refused() -> None:
+    p = preview()
+    assert "not in the trust list" in refusal_of(approval_facts(p, approval(p), proven=None))
+
+
+def test_an_approval_signed_by_someone_else_than_it_names_is_refused() -> None:
+    p = preview()
+    assert "signed by 'mallory'" in refusal_of(approval_facts(p, approval(p), proven="mallory"))
 
 
 def test_an_approval_of_another_preview_is_refused() -> None:
     p = preview()
-    other = approval(p, preview_id="prev-0002")
-    assert "another preview" in str(check(facts(p, other)))
+    assert "another preview" in refusal_of(approval_facts(p, approval(p, preview_id="prev-0002")))
 
 
 def test_an_approval_whose_binding_differs_is_refused() -> None:
     p = preview()
-    stale = approval(p, binding="0" * 64)
-    assert "another preview" in str(check(facts(p, stale)))
+    assert "another preview" in refusal_of(approval_facts(p, approval(p, binding="0" * 64)))
+
+
+@pytest.mark.parametrize(
+    "field", ["user", "targets", "refresh", "expires_epoch", "plan_file", "plan_sha256", "digests", "kind"]
+)
+def test_every_field_that_decides_the_apply_is_in_the_binding(field: str) -> None:
+    p = preview()
+    changed = {
+        "user": "mallory",
+        "targets": ["urn:pulumi:aws-dev::datamcp::aws:s3/bucket:Bucket::b"],
+        "refresh": True,
+        "expires_epoch": NOW + 99_999,
+        "plan_file": None,
+        "plan_sha256": "b" * 64,
+        "digests": DIGESTS.model_copy(update={"program": "q" * 64}),
+        "kind": Kind.DESTROY,
+    }[field]
+    assert p.model_copy(update={field: changed}).binding() != p.binding()
 
 
 def test_an_approval_for_another_kind_is_refused() -> None:
     p = preview()
-    assert "is for a destroy" in str(check(facts(p, approval(p, kind=Kind.DESTROY))))
+    assert "is for a destroy" in refusal_of(approval_facts(p, approval(p, kind=Kind.DESTROY)))
 
 
-def test_self_approval_is_refused() -> None:
+@pytest.mark.parametrize("name", ["alice", "Alice", " alice", "\uff21\uff2c\uff29\uff23\uff25"])
+def test_self_approval_is_refused_whatever_the_spelling(name: str) -> None:
     p = preview()
-    assert "self-approval" in str(check(facts(p, approval(p, approver="alice"))))
+    assert "self-approval" in refusal_of(approval_facts(p, approval(p, approver=name), proven="alice"))
 
 
 def test_an_expired_approval_is_refused() -> None:
     p = preview()
-    assert "expired" in str(check(facts(p, approval(p, expires_epoch=NOW - 1))))
+    assert "expired" in refusal_of(approval_facts(p, approval(p, expires_epoch=NOW - 1)))
 
 
 def test_a_used_approval_is_refused() -> None:
-    assert "already used" in str(check(facts(approval_used=True)))
+    p = preview()
+    assert "already used" in refusal_of(approval_facts(p, approval(p), used=True))
 
 
-def test_a_preview_older_than_its_ttl_is_refused() -> None:
-    old = preview(created_epoch=NOW - 3601)
-    refusal = check(facts(old, approval(old)))
-    assert isinstance(refusal, StalePreview) and "old" in refusal.message
+def test_a_preview_past_its_own_expiry_is_refused() -> None:
+    old = preview(expires_epoch=NOW - 1)
+    refusal = check(facts(old, approval_facts(old, approval(old))))
+    assert isinstance(refusal, StalePreview) and "expired" in refusal.message
+
+
+def test_an_update_without_a_saved_plan_is_refused() -> None:
+    bare = preview(plan_file=None, plan_sha256=None)
+    refusal = check(facts(bare, approval_facts(bare, approval(bare))))
+    assert isinstance(refusal, StalePreview) and "no saved plan" in refusal.message
+
+
+def test_two_approvers_are_needed_where_two_are_required() -> None:
+    p = preview()
+    refusal = check(facts(p, approval_facts(p, approval(p)), required=2))
+    assert isinstance(refusal, ApprovalRequired) and "2 different people" in refusal.message
+
+
+def test_the_same_person_twice_counts_once() -> None:
+    p = preview()
+    twice = (approval_facts(p, approval(p)), approval_facts(p, approval(p, approval_id="appr-bob2")))
+    assert isinstance(check(facts(p, *twice, required=2)), ApprovalRequired)
+
+
+def test_two_different_approvers_meet_a_two_person_rule() -> None:
+    p = preview()
+    two = (approval_facts(p, approval(p, "bob")), approval_facts(p, approval(p, "carol")))
+    assert check(facts(p, *two, required=2)) is None
 
 
 def test_pending_operations_refuse_the_apply() -> None:
-    state = StateFacts(digests=DIGESTS, pending=("urn:pulumi:aws-dev::datamcp::aws:s3/bucket:Bucket::b",))
-    assert isinstance(check(facts(state=dataclasses.replace(state, plan_sha256="a" * 64))), PendingOperations)
+    state = dataclasses.replace(STATE, pending=("urn:pulumi:aws-dev::datamcp::aws:s3/bucket:Bucket::b",))
+    assert isinstance(check(facts(state=state)), PendingOperations)
 
 
 @pytest.mark.parametrize("field", ["program", "config", "state"])
 def test_a_digest_that_changed_since_the_preview_is_refused(field: str) -> None:
     changed = DIGESTS.model_copy(update={field: "x" * 64})
-    refusal = check(facts(state=StateFacts(digests=changed, plan_sha256="a" * 64)))
+    refusal = check(facts(state=dataclasses.replace(STATE, digests=changed)))
     assert isinstance(refusal, StalePreview) and field in refusal.message
 
 
 @pytest.mark.parametrize("on_disk", [None, "b" * 64])
 def test_a_missing_or_altered_saved_plan_is_refused(on_disk: str | None) -> None:
-    refusal = check(facts(state=StateFacts(digests=DIGESTS, plan_sha256=on_disk)))
+    refusal = check(facts(state=dataclasses.replace(STATE, plan_sha256=on_disk)))
     assert isinstance(refusal, StalePreview) and "saved plan" in refusal.message
 
 
@@ -143,7 +202,6 @@ def test_state_rules_wait_until_the_state_is_known() -> None:
     assert check(facts(state=None)) is None
 
 
-def test_every_rule_is_in_the_table_once() -> None:
-    rules = [getattr(requirements, name) for name in dir(requirements) if callable(getattr(requirements, name))]
-    named = {r for r in rules if getattr(r, "__module__", "") == requirements.__name__ and r in requirements.RULES}
-    assert len(requirements.RULES) == len(set(requirements.RULES)) == len(named) == 11
+def test_every_rule_is_in_its_table_once() -> None:
+    assert len(requirements.RULES) == len(set(requirements.RULES)) == 8
+    assert len(requirements.APPROVAL_RULES) == len(set(requirements.APPROVAL_RULES)) == 7
