@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,27 @@ from engine.results import SynthResource, SynthResult
 from engine.stack_config import read_stack_config
 from engine.vocabulary import PROJECT, check_stack_syntax
 
-_POOL: Executor | None = None
+_POOL: ProcessPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
-def _pool() -> Executor:
+def _in_worker(stack: str, project_root: Path) -> Future[dict[str, Any]]:
+    """Hand one synth to the pool (started on first use); under the lock, so a shutdown cannot come in between."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
-        return _POOL
+        return _POOL.submit(synth_in_this_process, stack, project_root)
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes (after the synths they run finish) so that none outlives a server that stops;
+    a later `synth` starts a new pool."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.shutdown(wait=True)
 
 
 def synth_in_this_process(stack: str, project_root: Path) -> dict[str, Any]:
@@ -90,11 +101,7 @@ def synth(stack: str, project_root: Path, *, isolated: bool = True) -> SynthResu
     """The stack's resource graph. `isolated` (the default) computes it in a worker process; a one-shot process
     such as the CLI may compute it in place."""
     check_stack_syntax(stack)  # existence is checked in the worker, against the same registry the program uses
-    data = (
-        _pool().submit(synth_in_this_process, stack, project_root).result()
-        if isolated
-        else (synth_in_this_process(stack, project_root))
-    )
+    data = _in_worker(stack, project_root).result() if isolated else (synth_in_this_process(stack, project_root))
     error = data.get("error")
     if error == "stack_not_found":
         raise StackNotFound(data["message"], stack=stack)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from fastmcp import FastMCP
 
 from engine import __version__
 from engine.mcpserver import tools_admin, tools_change, tools_read
 from engine.mcpserver.auth import Transport, auth_provider, check_stdio_roles
-from engine.mcpserver.http import SizeLimited, add_health_route, asgi_app
+from engine.mcpserver.http import add_health_route, asgi_app
 from engine.mcpserver.runtime import ToolRuntime
 from engine.mcpserver.settings import McpSettings, load_mcp_settings
 from engine.operations import Engine
 from engine.settings import Settings, load_settings
+from engine.synth import shutdown_workers
 
 INSTRUCTIONS = (
     "DataMCP previews infrastructure changes through Pulumi. You can list and describe stacks, synth their resource "
@@ -41,10 +45,30 @@ def create_server(
     return mcp
 
 
+class StopsWorkers:
+    """The app's ASGI lifespan, extended: once the app has shut down, the synth worker processes stop too. Uvicorn
+    runs the lifespan's shutdown on SIGTERM or SIGINT before the process ends, so no worker outlives the server."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.inner(scope, receive, send)
+            return
+
+        async def send_after_stopping_workers(message: Any) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await asyncio.to_thread(shutdown_workers)
+            await send(message)
+
+        await self.inner(scope, receive, send_after_stopping_workers)
+
+
 def http_app(
     settings: Settings, mcp_settings: McpSettings | None = None, *, engine: Engine | None = None
-) -> SizeLimited:
-    """The streamable-HTTP ASGI app (at /mcp) with a request-size limit in front."""
+) -> StopsWorkers:
+    """The streamable-HTTP ASGI app (at /mcp) with a request-size limit in front; stopping it stops the workers."""
     mcp_settings = mcp_settings or load_mcp_settings()
     server = create_server(settings, mcp_settings, transport="http", engine=engine)
-    return asgi_app(server, mcp_settings.max_request_bytes)
+    return StopsWorkers(asgi_app(server, mcp_settings.max_request_bytes))
