@@ -10,7 +10,8 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 ## The main job on embedded defaults (local file backend, SQLite audit log, simulated cloud): check the toolchain,
-## show a real preview of aws-dev, then serve the MCP server on 127.0.0.1:8000 and print how to connect a client.
+## show a real preview of aws-dev, then serve the MCP server on 127.0.0.1:8000 and print how to connect a client:
+## the state dir in use, each dev token with its principal and role, and where the tokens are kept (mode 0600).
 run: bootstrap
 	$(VENV)/datamcp doctor
 	$(VENV)/datamcp preview aws-dev

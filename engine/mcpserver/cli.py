@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import DataMcpError
-from engine.mcpserver.connect import connection_help, dev_tokens, dev_tokens_file
+from engine.mcpserver.connect import DevToken, connection_help, dev_tokens, dev_tokens_file
 from engine.mcpserver.server import create_server, http_app
 from engine.mcpserver.settings import McpSettings, load_mcp_settings
 from engine.settings import Settings, load_settings
@@ -47,7 +47,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def serve_http(settings: Settings, mcp_settings: McpSettings, with_dev_tokens: bool) -> None:
-    tokens = None
+    tokens: list[DevToken] | None = None
     if with_dev_tokens:
         tokens = dev_tokens(settings)
         mcp_settings = mcp_settings.model_copy(update={"tokens_file": dev_tokens_file(settings)})
