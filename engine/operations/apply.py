@@ -95,7 +95,15 @@ def _facts(
         approvals=tuple(approval_facts(parts, preview, a) for a in approvals),
         required=parts.trust.required(stack, parts.environment(stack)),
         now=time.time(),
+        recorded_binding=recorded_binding(parts, preview),
     )
+
+
+def recorded_binding(parts: Parts, preview: PreviewRecord) -> str | None:
+    """The binding the audit trail recorded when the preview operation finished (None: no such record)."""
+    record = parts.audit.get(preview.operation_id)
+    binding = record.summary.get("binding") if record is not None else None
+    return binding if isinstance(binding, str) else None
 
 
 def _apply_locked(

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.audit import OUTPUT_LIMIT, AuditStore, now
-from engine.errors import DataMcpError, Outcome
+from engine.errors import DataMcpError, InvalidIdentity, Outcome
 from engine.identity import normalize_principal
 from engine.locking import pid_alive
 from engine.operations.context import HOST, OperationContext
-from engine.vocabulary import Status
+from engine.vocabulary import Status, echo
 
 EndHook = Callable[[OperationContext, Status], None]
 
@@ -52,7 +52,7 @@ class Journal:
         self, tool: str, stack: str | None, user: str, params: dict[str, Any], operation_id: str | None = None
     ) -> Iterator[OperationContext]:
         """Audit an operation: AuditUnavailable on the `started` record propagates, and nothing ran."""
-        op = OperationContext(tool=tool, stack=stack, user=normalize_principal(user), params=params)
+        op = OperationContext(tool=tool, stack=stack, user=self._identity(tool, stack, user, params), params=params)
         if operation_id:
             op.id = operation_id
         self.audit.append(op.record(Status.STARTED))
@@ -68,6 +68,17 @@ class Journal:
             raise
         finally:
             self._finish(op, status, error)
+
+    def _identity(self, tool: str, stack: str | None, user: str, params: dict[str, Any]) -> str:
+        """The caller in normal form; an unusable identity is refused, and the refusal is on record."""
+        try:
+            return normalize_principal(user)
+        except InvalidIdentity as exc:
+            op = OperationContext(tool=tool, stack=stack, user="(invalid identity)", params=params)
+            op.summary = {"claimed_user": echo(user)}
+            self.audit.append(op.record(Status.STARTED))
+            self.audit.append(op.record(Status.REFUSED, exc.message))
+            raise
 
     def _finish(self, op: OperationContext, status: Status, error: str | None) -> None:
         with self._lock:

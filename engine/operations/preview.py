@@ -139,7 +139,8 @@ def _save(
     record.property_diffs = op.masker.obj(collector.property_diffs)
     parts.previews.save(record)
     op.preview_id = record.preview_id
-    op.summary = {"change_summary": record.change_summary, "changes": len(result.changes)}
+    # The engine's own word on what it previewed: an apply refuses a preview file that no longer matches it.
+    op.summary = {"change_summary": record.change_summary, "changes": len(result.changes), "binding": record.binding()}
     return result
 
 

@@ -45,6 +45,7 @@ class ApplyFacts:
     approvals: tuple[ApprovalFacts, ...]
     required: int
     now: float
+    recorded_binding: str | None  # what the audit trail says the preview operation produced
     state: StateFacts | None = None
 
 
@@ -124,6 +125,16 @@ def preview_matches_request(f: ApplyFacts) -> Refusal:
     return None
 
 
+def preview_is_the_recorded_one(f: ApplyFacts) -> Refusal:
+    if f.recorded_binding == f.preview.binding():
+        return None
+    pid = f.preview.preview_id
+    return StalePreview(
+        f"preview {pid} does not match what the audit trail recorded for it (edited after the preview?); preview again",
+        preview_id=pid,
+    )
+
+
 def preview_not_expired(f: ApplyFacts) -> Refusal:
     return preview_age_refusal(f.preview, f.now)
 
@@ -193,6 +204,7 @@ def saved_plan_intact(f: ApplyFacts) -> Refusal:
 
 RULES: tuple[Rule, ...] = (
     preview_matches_request,
+    preview_is_the_recorded_one,
     every_approval_counts,
     enough_distinct_approvers,
     preview_not_expired,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
@@ -96,11 +97,12 @@ class StackSessions:
 
     def digests(self, stack: str, deployment: dict[str, Any]) -> Digests:
         """What an approved apply must still match: program source, stack config and state."""
-        config = self.settings.project_root / f"Pulumi.{stack}.yaml"
+        root = self.settings.project_root
+        configs = [root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"]  # project-level config counts too
         state = json.dumps({k: v for k, v in deployment.items() if k != "manifest"}, sort_keys=True)
         return Digests(
             program=tree_digest(CODE_ROOT, PROGRAM_CLOSURE),
-            config=file_sha256(config) if config.exists() else "",
+            config=hashlib.sha256(b"".join(file_sha256(c).encode() for c in configs if c.exists())).hexdigest(),
             state=uuid.uuid5(uuid.NAMESPACE_URL, state).hex,
         )
 

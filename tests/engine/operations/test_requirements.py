@@ -67,6 +67,7 @@ def facts(p: PreviewRecord | None = None, *approvals: ApprovalFacts, **changes: 
         approvals=approvals or (approval_facts(p, approval(p)),),
         required=1,
         now=NOW,
+        recorded_binding=p.binding(),
         state=STATE,
     )
     return dataclasses.replace(base, **changes)
@@ -79,6 +80,18 @@ def refusal_of(a: ApprovalFacts) -> str:
 
 def test_all_requirements_met_allows_the_apply() -> None:
     assert check(facts()) is None
+
+
+@pytest.mark.parametrize("field", ["user", "plan_file", "targets"])
+def test_a_preview_file_edited_before_approval_is_refused(field: str) -> None:
+    recorded = preview()
+    edited = recorded.model_copy(update={field: {"user": "zed", "plan_file": None, "targets": ["x"]}[field]})
+    refusal = check(facts(edited, approval_facts(edited, approval(edited)), recorded_binding=recorded.binding()))
+    assert isinstance(refusal, StalePreview) and "audit trail recorded" in refusal.message
+
+
+def test_a_preview_the_audit_trail_never_recorded_is_refused() -> None:
+    assert isinstance(check(facts(recorded_binding=None)), StalePreview)
 
 
 def test_a_preview_of_another_stack_is_refused() -> None:
@@ -203,5 +216,5 @@ def test_state_rules_wait_until_the_state_is_known() -> None:
 
 
 def test_every_rule_is_in_its_table_once() -> None:
-    assert len(requirements.RULES) == len(set(requirements.RULES)) == 8
+    assert len(requirements.RULES) == len(set(requirements.RULES)) == 9
     assert len(requirements.APPROVAL_RULES) == len(set(requirements.APPROVAL_RULES)) == 7

@@ -23,10 +23,10 @@ def ssh_keygen_path() -> Path:
 
 @pytest.fixture(scope="session")
 def ssh_keys(tmp_path_factory: pytest.TempPathFactory, ssh_keygen_path: Path) -> dict[str, Path]:
-    """Private ed25519 key files (no passphrase) for alice, bob, carol and mallory; `<key>.pub` is next to each."""
+    """Private ed25519 key files (no passphrase) for six people; `<key>.pub` is next to each."""
     directory = tmp_path_factory.mktemp("ssh-keys")
     keys = {}
-    for name in ("alice", "bob", "carol", "mallory"):
+    for name in ("alice", "bob", "carol", "dave", "eve", "mallory"):
         path = directory / name
         subprocess.run(
             [str(ssh_keygen_path), "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@laptop", "-f", str(path)],

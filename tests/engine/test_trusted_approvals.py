@@ -1,0 +1,203 @@
+"""Only a proven person, other than the requester, can release a change: each attack of issue 13, as an agent with
+a shell would try it, against the real engine, the real CLI, the simulated cloud and the real ssh-keygen."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.approvals import Approval, Method
+from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, SignatureInvalid, StalePreview
+from engine.operations import Engine
+from engine.sandbox.inventory import Inventory
+from engine.settings import Settings
+from engine.trust.proofs import SshSigner, signed
+
+pytestmark = pytest.mark.slow
+STACK = "gcp-dev"
+
+
+@pytest.fixture
+def signed_settings(sandbox_settings: Settings, tmp_path: Path, public_keys: dict[str, str]) -> Settings:
+    trust = tmp_path / "approvers.yaml"
+    people: list[dict[str, Any]] = [
+        {"principal": "bob", "roles": ["approver"], "environments": ["dev", "prod"], "keys": [public_keys["bob"]]},
+        {"principal": "carol", "roles": ["approver"], "environments": ["prod"], "keys": [public_keys["carol"]]},
+        {"principal": "dave", "roles": ["approver"], "stacks": ["*-dev"], "keys": [public_keys["dave"]]},
+        {"principal": "eve", "roles": ["admin"], "keys": [public_keys["eve"]]},
+    ]
+    trust.write_text(yaml.safe_dump({"version": 1, "approvers": people}))
+    return sandbox_settings.model_copy(update={"approval_mode": "signed", "approvers_file": trust})
+
+
+@pytest.fixture
+def signed_engine(signed_settings: Settings) -> Engine:
+    return Engine(signed_settings)
+
+
+def cloud(settings: Settings, stack: str = STACK) -> list[dict[str, Any]]:
+    return Inventory(settings.sandbox_dir).list("datamcp", stack)
+
+
+def last(engine: Engine, tool: str) -> Any:
+    return next(r for r in engine.list_operations(limit=100).items if r.tool == tool)
+
+
+def apply(engine: Engine, preview_id: str, approval_id: str) -> Any:
+    return engine.up(STACK, user="alice-agent", preview_id=preview_id, approval_id=approval_id)
+
+
+def forge(engine: Engine, approval: Approval) -> str:
+    """Write an approval straight into the store, as an agent with write access to it can."""
+    engine.approvals.save(approval)
+    return approval.approval_id
+
+
+def draft(engine: Engine, preview_id: str, approver: str = "bob") -> Approval:
+    preview = engine.previews.get(preview_id)
+    return Approval(
+        preview_id=preview_id,
+        kind=preview.kind,
+        stack=preview.stack,
+        binding=preview.binding(),
+        approver=approver,
+        requested_by=preview.user,
+        expires_epoch=preview.expires_epoch,
+        method=Method.SSH,
+    )
+
+
+def test_a_proven_approver_releases_exactly_the_preview(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    assert approval.approver == "bob" and approval.method is Method.SSH
+    result = signed_engine.up(
+        STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=approval.approval_id
+    )
+    assert result.applied and cloud(signed_settings)
+    assert last(signed_engine, "approve").user == "bob"
+    assert last(signed_engine, "up").summary["approvers"] == ["bob"]
+
+
+def test_a_dev_key_approval_is_refused_in_signed_mode(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    with pytest.raises(ApprovalInvalid, match="must be signed"):
+        signed_engine.approve(preview.preview_id, approver="bob")
+    key = b"whatever-key-the-agent-found-on-disk"
+    minted = draft(signed_engine, preview.preview_id).model_copy(update={"method": Method.DEV})
+    minted = minted.model_copy(update={"signature": hmac.new(key, minted.payload(), hashlib.sha256).hexdigest()})
+    with pytest.raises(ApprovalInvalid, match="dev-mode approvals are not accepted"):
+        signed_engine.up(
+            STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=forge(signed_engine, minted)
+        )
+    assert cloud(signed_settings) == [] and last(signed_engine, "up").status == "refused"
+
+
+def test_a_key_outside_the_trust_list_cannot_approve(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    with pytest.raises(ApprovalInvalid, match="not in the trust list"):
+        signed_engine.approve_with_key(preview.preview_id, ssh_keys["mallory"])
+    claimed = signed(draft(signed_engine, preview.preview_id, approver="bob"), SshSigner(ssh_keys["mallory"]))
+    with pytest.raises(ApprovalInvalid, match="not in the trust list"):
+        apply(signed_engine, preview.preview_id, forge(signed_engine, claimed))
+    assert cloud(signed_settings) == [] and last(signed_engine, "up").status == "refused"
+
+
+def test_a_relabelled_approval_no_longer_verifies(signed_engine: Engine, ssh_keys: dict[str, Path]) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    good = signed_engine.approve_with_key(preview.preview_id, ssh_keys["dave"])
+    path = signed_engine.approvals.root / f"{good.approval_id}.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"approver": "bob"}))
+    with pytest.raises(ApprovalInvalid, match="incorrect signature"):
+        signed_engine.up(STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=good.approval_id)
+
+
+def test_relabelling_the_requester_to_approve_ones_own_preview_is_refused(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="bob")
+    with pytest.raises(ApprovalInvalid, match="cannot approve"):
+        signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    record = signed_engine.previews.get(preview.preview_id)
+    signed_engine.previews.save(record.model_copy(update={"user": "zed"}))
+    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    with pytest.raises(StalePreview, match="audit trail recorded"):
+        signed_engine.up(STACK, user="bob", preview_id=preview.preview_id, approval_id=approval.approval_id)
+    assert cloud(signed_settings) == []
+
+
+def test_dropping_the_saved_plan_is_refused(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    record = signed_engine.previews.get(preview.preview_id)
+    signed_engine.previews.save(record.model_copy(update={"plan_file": None, "plan_sha256": None}))
+    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    with pytest.raises(StalePreview):
+        signed_engine.up(STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=approval.approval_id)
+    assert cloud(signed_settings) == []
+
+
+def test_an_approver_only_for_dev_cannot_approve_prod(signed_engine: Engine, ssh_keys: dict[str, Path]) -> None:
+    preview = signed_engine.preview("aws-prod", user="alice-agent")
+    with pytest.raises(ApprovalInvalid, match="not allowed"):
+        signed_engine.approve_with_key(preview.preview_id, ssh_keys["dave"])
+    assert last(signed_engine, "approve").status == "refused"
+
+
+def test_prod_needs_two_different_proven_approvers(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview("aws-prod", user="alice-agent")
+    bob = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"]).approval_id
+    bob_again = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"]).approval_id
+    with pytest.raises(ApprovalRequired, match="2 different people"):
+        signed_engine.up("aws-prod", user="alice-agent", preview_id=preview.preview_id, approval_id=[bob, bob_again])
+    assert cloud(signed_settings, "aws-prod") == []
+    carol = signed_engine.approve_with_key(preview.preview_id, ssh_keys["carol"]).approval_id
+    assert signed_engine.apply_preview(preview.preview_id, user="alice-agent").applied
+    assert sorted(last(signed_engine, "up").summary["approvers"]) == ["bob", "carol"]
+    assert carol in last(signed_engine, "up").params["approval_ids"]
+
+
+def test_junk_in_the_approval_store_does_not_break_the_agents_route(
+    signed_engine: Engine, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    (signed_engine.approvals.root / "0000junk-0000.json").write_text("{not json")
+    (signed_engine.approvals.root / "notes.json").write_text("[]")
+    assert signed_engine.apply_preview(preview.preview_id, user="alice-agent").applied
+
+
+def test_an_admin_cancel_must_be_proven_and_is_recorded(signed_engine: Engine, ssh_keys: dict[str, Path]) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    with pytest.raises(SignatureInvalid):
+        signed_engine.cancel_with_key(preview.operation_id, ssh_keys["mallory"])
+    with pytest.raises(InvalidInput, match="not running"):
+        signed_engine.cancel_with_key(preview.operation_id, ssh_keys["eve"])
+    record = last(signed_engine, "cancel")
+    assert record.user == "eve" and record.params == {"operation_id": preview.operation_id, "as_admin": True}
+
+
+def test_editing_project_level_config_makes_the_preview_stale(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    project = signed_settings.project_root / "Pulumi.yaml"
+    project.write_text(project.read_text() + "config:\n  datamcp:app:\n    value: {replicas: 9}\n")
+    with pytest.raises(StalePreview, match="config changed"):
+        signed_engine.up(STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=approval.approval_id)
