@@ -63,7 +63,9 @@ def approved_by_two(engine: Engine, preview_id: str) -> list[str]:
 
 def deploy(engine: Engine, stack: str = STACK) -> None:
     preview_id = engine.preview(stack, user="alice").preview_id
-    assert engine.up(stack, user="alice", preview_id=preview_id, approval_id=approved_by_two(engine, preview_id)).applied
+    assert engine.up(
+        stack, user="alice", preview_id=preview_id, approval_id=approved_by_two(engine, preview_id)
+    ).applied
 
 
 def statuses(engine: Engine) -> list[tuple[str, str]]:
