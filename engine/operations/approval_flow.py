@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.approvals import Approval
 from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput
-from engine.identity import normalize_principal, same_principal
+from engine.identity import same_principal
 from engine.operations import requirements
 from engine.operations.parts import Parts
 from engine.previews import PreviewRecord
@@ -21,10 +21,9 @@ def approve(
 ) -> Approval:
     """A signed, single-use approval of exactly this preview by `approver` (never the requester), recorded."""
     preview = parts.previews.get(preview_id)
-    who = normalize_principal(approver)
     params = {"preview_id": preview_id, "method": signer.method.value}
-    with parts.journal.operation(Tool.APPROVE, preview.stack, who, params) as op:
-        op.preview_id = preview_id
+    with parts.journal.operation(Tool.APPROVE, preview.stack, approver, params) as op:
+        op.preview_id, who = preview_id, op.user  # the journal puts the approver in normal form (or refuses)
         check_fresh(preview)
         if same_principal(who, preview.user):
             raise ApprovalInvalid(

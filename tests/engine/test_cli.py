@@ -96,3 +96,49 @@ def test_a_reader_that_goes_away_early_ends_the_command_quietly(sandbox_settings
         finally:
             os.close(write_end)
         assert (done.returncode, done.stderr) == (EXIT_BROKEN_PIPE, ""), argv
+
+
+def preview_of(cli, user: str = "alice") -> str:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("preview", "gcp-dev", "--user", user, "--format", "json")
+    assert code == EXIT_OK
+    return str(json.loads(out)["preview_id"])
+
+
+@pytest.mark.parametrize("spelling", ["Alice", " alice", "alice\t", "\uff41lice"])
+def test_the_requester_cannot_approve_under_another_spelling(cli, spelling: str) -> None:  # type: ignore[no-untyped-def]
+    preview_id = preview_of(cli)
+    code, _, err = cli("approve", preview_id, "--approver", spelling, "--yes")
+    assert code == EXIT_REFUSED and "cannot approve" in err
+
+
+@pytest.mark.parametrize("name", ["\u0430lice", "al\u200bice", "", "x" * 10_000, "bob\nalice"])
+def test_unusable_identities_are_refused_on_record(cli, name: str) -> None:  # type: ignore[no-untyped-def]
+    preview_id = preview_of(cli)
+    code, _, err = cli("approve", preview_id, "--approver", name, "--yes")
+    assert code == EXIT_INVALID and len(err) < 400
+    code, out, _ = cli("ops", "--json", "--status", "refused")
+    refused = json.loads(out)["items"][0]
+    assert refused["tool"] == "approve" and refused["user"] == "(invalid identity)"
+
+
+def test_up_with_a_preview_but_no_approval_says_what_is_missing(cli) -> None:  # type: ignore[no-untyped-def]
+    preview_id = preview_of(cli)
+    code, out, err = cli("up", "gcp-dev", "--user", "alice", "--preview-id", preview_id)
+    assert code == EXIT_INVALID and "--approval-id" in err and "dry run" not in out
+
+
+def test_show_renders_what_the_approval_binds(cli) -> None:  # type: ignore[no-untyped-def]
+    preview_id = preview_of(cli)
+    code, out, _ = cli("show", preview_id)
+    assert code == EXIT_OK and "binding digest: " in out and "requested by alice" in out
+    assert "create" in out and " -> " in out and "approvals: 0 of 1 needed" in out
+    code, out, _ = cli("approve", preview_id, "--approver", "bob", "--yes")
+    code, out, _ = cli("show", preview_id, "--json")
+    assert json.loads(out)["approved_by"] == ["bob"]
+
+
+def test_the_hint_after_a_preview_is_a_command_that_works(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("preview", "gcp-dev", "--user", "alice")
+    command = re.search(r"`(datamcp approve \S+)`", out).group(1)  # type: ignore[union-attr]
+    code, out, err = cli(*command.split()[1:], "--approver", "bob", "--yes")
+    assert code == EXIT_OK, err
