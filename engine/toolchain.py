@@ -83,6 +83,10 @@ def pulumi_env(settings: Settings) -> dict[str, str]:
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
     }
+    if not os.environ.get("USER"):
+        # The CLI (built without cgo) names lock holders from $USER and refuses to run without it; a service
+        # user with no passwd entry (containers, numeric uids) has none.
+        env["USER"] = settings.default_user
     if settings.secrets_provider == "passphrase" and settings.config_passphrase is not None:
         env["PULUMI_CONFIG_PASSPHRASE"] = settings.config_passphrase.get_secret_value()
     if settings.sandbox:
@@ -90,7 +94,6 @@ def pulumi_env(settings: Settings) -> dict[str, str]:
         from engine.sandbox.launchers import write_launchers
         from engine.sandbox.provider import SANDBOX_DIR_ENV
 
-        assert settings.sandbox_dir is not None
         launchers = write_launchers(settings.sandbox_dir)
         env["PATH"] = os.pathsep.join([str(launchers), tool_search_path(settings)])
         env[SANDBOX_DIR_ENV] = str(settings.sandbox_dir)
