@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
+import sys
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
+from engine.bytecode import is_private, private_prefix
 from engine.settings import Settings
 from engine.toolchain import ACTIONLINT_VERSION, HELM_VERSION, PULUMI_VERSION, locate
 
@@ -22,6 +25,9 @@ PYTHON_DISTRIBUTIONS = (
     "pydantic",
     "pydantic-settings",
 )
+
+# What `make bootstrap` compiles into the private bytecode cache; when these are current there, the rest is too.
+WARM_MODULES = ("pulumi", "pulumi.automation", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes", "stacks.registry")
 
 
 class Check(BaseModel):
@@ -109,6 +115,57 @@ def _audit(settings: Settings) -> Check:
     return Check(name="audit", ok=True, detail=f"{url} (remote; credentials are checked at first use)")
 
 
+def module_source(module: str) -> Path | None:
+    """The source file of a module, found without importing it (only a dotted name's top package is looked up)."""
+    top, *rest = module.split(".")
+    spec = importlib.util.find_spec(top)
+    if spec is None or spec.origin is None:
+        return None
+    if not rest:
+        return Path(spec.origin)
+    base = Path(spec.origin).parent.joinpath(*rest)
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def _compiled(source: Path) -> bool:
+    """The cache holds current bytecode of `source` (this Python's magic number, the source's mtime and size)."""
+    try:
+        with open(importlib.util.cache_from_source(str(source)), "rb") as pyc:
+            header = pyc.read(16)
+        info = source.stat()
+    except (OSError, ValueError):
+        return False
+    fields = [int.from_bytes(header[i : i + 4], "little") for i in (4, 8, 12)] if len(header) == 16 else []
+    return header[:4] == importlib.util.MAGIC_NUMBER and fields == [
+        0,  # a timestamp-based pyc
+        int(info.st_mtime) & 0xFFFFFFFF,
+        info.st_size & 0xFFFFFFFF,
+    ]
+
+
+def bytecode_check() -> Check:
+    """Bytecode comes from a cache only this OS user can write (else the engine would trust the checkout's), and
+    `make bootstrap` warmed it (else every process compiles the cloud SDKs from source: seconds per start)."""
+    prefix = private_prefix()
+    if not is_private(prefix) or sys.pycache_prefix != str(prefix):
+        return Check(
+            name="bytecode",
+            ok=False,
+            detail=f"{prefix} is not private to this user (another owner, or group/world-writable), so it is not "
+            "used: fix its owner and mode (chmod 700) or remove it, then run `make bootstrap`",
+        )
+    cold = [name for name in WARM_MODULES if (source := module_source(name)) is None or not _compiled(source)]
+    if cold:
+        return Check(
+            name="bytecode",
+            ok=False,
+            required=False,
+            detail=f"{prefix} is private but cold (no current bytecode of {', '.join(cold)}): each process compiles "
+            "them from source; run `make bootstrap`",
+        )
+    return Check(name="bytecode", ok=True, detail=f"{prefix} (private, warm)")
+
+
 def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     """Check every piece; `path` replaces $PATH for the tool lookup (the project's tools dir always comes first)."""
     checks = _python_deps()
@@ -118,6 +175,7 @@ def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     checks.append(_language_host(settings, path))
     checks.append(_backend(settings))
     checks.append(_audit(settings))
+    checks.append(bytecode_check())
     checks.append(Check(name="secrets", ok=True, detail=settings.secrets_provider))
     checks.append(Check(name="sandbox", ok=True, detail="on (simulated cloud)" if settings.sandbox else "off"))
     return DoctorReport(checks=checks)

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import py_compile
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from engine.cli import main
-from engine.doctor import run_checks
+from engine.doctor import WARM_MODULES, bytecode_check, module_source, run_checks
 from engine.settings import Settings
 from engine.toolchain import PULUMI_VERSION
 
@@ -89,3 +94,84 @@ def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == "datamcp 0.1.0"
+
+
+@pytest.fixture
+def prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bytecode cache of our own for this process (the engine's private prefix, pointed elsewhere)."""
+    folder = tmp_path / "pycache"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(folder))
+    monkeypatch.setattr(sys, "pycache_prefix", str(folder))
+    return folder
+
+
+def compile_into_prefix(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        source = module_source(name)
+        assert source is not None and source.is_file(), name
+        py_compile.compile(str(source), cfile=importlib.util.cache_from_source(str(source)), doraise=True)
+
+
+def test_a_cold_bytecode_cache_is_reported_but_not_required(prefix: Path) -> None:
+    check = bytecode_check()
+    assert not check.ok and not check.required
+    assert "cold" in check.detail and "make bootstrap" in check.detail
+
+
+def test_a_warm_private_bytecode_cache_is_ok(prefix: Path) -> None:
+    compile_into_prefix(WARM_MODULES)
+    check = bytecode_check()
+    assert check.ok and check.detail == f"{prefix} (private, warm)"
+
+
+def test_bytecode_older_than_its_source_is_cold(prefix: Path) -> None:
+    compile_into_prefix(WARM_MODULES)
+    pyc = next(prefix.rglob("registry.*.pyc"))
+    pyc.write_bytes(pyc.read_bytes()[:8] + (0).to_bytes(4, "little") + pyc.read_bytes()[12:])  # another mtime
+    check = bytecode_check()
+    assert not check.ok and "stacks.registry" in check.detail
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o777, 0o702])
+def test_a_bytecode_cache_others_can_write_fails_the_doctor(prefix: Path, mode: int, settings: Settings) -> None:
+    compile_into_prefix(WARM_MODULES)
+    prefix.chmod(mode)
+    report = run_checks(settings)
+    check = next(c for c in report.checks if c.name == "bytecode")
+    assert not check.ok and check.required and not report.ok
+    assert "not private" in check.detail
+
+
+@pytest.mark.slow
+def test_bootstrap_warms_the_bytecode_cache_once(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX" and not k.startswith("DATAMCP_")}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONDONTWRITEBYTECODE="1", DATAMCP_STATE_DIR=str(tmp_path))
+
+    def bytecode() -> dict[str, object]:
+        done = subprocess.run(
+            [str(root / ".venv" / "bin" / "datamcp"), "doctor", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return next(c for c in json.loads(done.stdout)["checks"] if c["name"] == "bytecode")
+
+    assert bytecode()["ok"] is False
+    first = subprocess.run(
+        [str(root / "scripts" / "bootstrap.sh")], env=env, capture_output=True, text=True, timeout=600, check=True
+    )
+    assert "bytecode cache warm" in first.stdout
+    assert bytecode() == {
+        "name": "bytecode",
+        "ok": True,
+        "required": True,
+        "detail": f"{tmp_path / 'cache' / 'datamcp' / 'pycache'} (private, warm)",
+    }
+    again = subprocess.run(
+        [str(root / "scripts" / "bootstrap.sh")], env=env, capture_output=True, text=True, timeout=600, check=True
+    )
+    assert "bytecode cache warm" not in again.stdout
