@@ -138,6 +138,9 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
     if args.key:
         approval = engine.approve_with_key(args.preview_id, Path(args.key).expanduser(), interactive=True)
+    elif args.as_server:
+        evidence = dict(item.split("=", 1) for item in args.evidence or [] if "=" in item)
+        approval = engine.approve_as_server(args.preview_id, approver=args.approver, evidence=evidence)
     else:
         print(DEV_WARNING, file=sys.stderr)
         approval = engine.approve(args.preview_id, approver=args.approver)

@@ -61,6 +61,12 @@ def _change_commands(command: _Commands) -> None:
     p.add_argument("--key", help="sign with this SSH private key (signed mode; the trust list names its owner)")
     p.add_argument("--approver", default=None, help="dev mode only: who approves (default: the OS user)")
     p.add_argument("--yes", action="store_true", help="do not show the preview and ask first")
+    p.add_argument(
+        "--as-server",
+        action="store_true",
+        help="sign with the server key for --approver, a person this process authenticated (CI's reviewer)",
+    )
+    p.add_argument("--evidence", action="append", metavar="KEY=VALUE", help="with --as-server: how (recorded)")
     for name, func, text in (
         ("up", c.cmd_up, "apply an approved preview (without ids: dry run, a preview only)"),
         ("destroy", c.cmd_destroy, "destroy with an approved destroy preview (else: dry run)"),

@@ -13,11 +13,19 @@ import pytest
 import yaml
 
 from engine.approvals import Approval, Method
-from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, SignatureInvalid, StalePreview
+from engine.errors import (
+    ApprovalInvalid,
+    ApprovalRequired,
+    InvalidInput,
+    ServerKeyInvalid,
+    SignatureInvalid,
+    StalePreview,
+)
 from engine.operations import Engine
 from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
-from engine.trust.proofs import SshSigner, signed
+from engine.trust.proofs import ServerSigner, SshSigner, signed
+from engine.trust.server_key import ServerKey
 
 pytestmark = pytest.mark.slow
 STACK = "gcp-dev"
@@ -201,3 +209,39 @@ def test_editing_project_level_config_makes_the_preview_stale(
     project.write_text(project.read_text() + "config:\n  datamcp:app:\n    value: {replicas: 9}\n")
     with pytest.raises(StalePreview, match="config changed"):
         signed_engine.up(STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=approval.approval_id)
+
+
+@pytest.fixture
+def server_engine(signed_settings: Settings, tmp_path: Path) -> Engine:
+    key = tmp_path / "server-key" / "ed25519.key"
+    key.parent.mkdir(mode=0o700)
+    ServerKey.generate(key)
+    return Engine(signed_settings.model_copy(update={"server_key_file": key}))
+
+
+def test_a_server_issued_approval_releases_the_change_with_its_evidence(
+    server_engine: Engine, signed_settings: Settings
+) -> None:
+    preview = server_engine.preview(STACK, user="alice-agent")
+    evidence = {"issuer": "ci", "run_id": "4242", "environment": STACK}
+    approval = server_engine.approve_as_server(preview.preview_id, approver="Bob", evidence=evidence)
+    assert approval.method is Method.SERVER and approval.approver == "bob" and approval.evidence == evidence
+    assert apply(server_engine, preview.preview_id, approval.approval_id).applied
+
+
+def test_an_approval_signed_by_another_server_key_is_refused(
+    server_engine: Engine, signed_settings: Settings, tmp_path: Path
+) -> None:
+    preview = server_engine.preview(STACK, user="alice-agent")
+    other = tmp_path / "other.key"
+    ServerKey.generate(other)
+    forged = signed(draft(server_engine, preview.preview_id), ServerSigner(ServerKey.load(other)))
+    with pytest.raises(ApprovalInvalid, match="signature"):
+        apply(server_engine, preview.preview_id, forge(server_engine, forged))
+    assert cloud(signed_settings) == []
+
+
+def test_without_a_server_key_nothing_can_be_issued_by_the_server(signed_engine: Engine) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    with pytest.raises(ServerKeyInvalid, match="no server key"):
+        signed_engine.approve_as_server(preview.preview_id, approver="bob", evidence={})
