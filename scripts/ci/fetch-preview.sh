@@ -3,6 +3,10 @@
 set -euo pipefail
 stack=$1
 preview_id=$2
+if ! [[ "$stack" =~ ^[a-z][a-z0-9-]{0,62}$ && "$preview_id" =~ ^[0-9a-f-]{36}$ ]]; then
+  echo "fetch-preview: need a stack name and a preview id, got '${stack:0:70}' '${preview_id:0:70}'" >&2
+  exit 3
+fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dest="$root/.state/previews"
 mkdir -p "$dest"
