@@ -6,7 +6,8 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from engine.audit import AuditStore, OperationRecord, Page
+from engine.audit import OperationRecord, Page
+from engine.audit.trail import AuditTrail
 from engine.catalog import StackCatalog, check_stack, stack_infos
 from engine.errors import OperationNotFound
 from engine.masking import SECRET, Masker
@@ -16,7 +17,7 @@ from engine.vocabulary import echo
 
 
 class Queries:
-    def __init__(self, catalog: StackCatalog, sessions: StackSessions, audit: AuditStore) -> None:
+    def __init__(self, catalog: StackCatalog, sessions: StackSessions, audit: AuditTrail) -> None:
         self.catalog = catalog
         self.sessions = sessions
         self.audit = audit

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +38,13 @@ def _default_user() -> str:
         return "unknown"
 
 
+def default_anchor(audit_url: str) -> str:
+    """A file outside the state dir, per audit store, in this user's state folder (~/.local/state)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    digest = hashlib.sha256(audit_url.encode()).hexdigest()[:16]
+    return (base / "datamcp" / "anchors" / f"{digest}.json").as_uri()
+
+
 def _under_state(name: str) -> Any:
     """A default beneath the state dir (once the fields before it validated; otherwise validation failed anyway)."""
     return lambda data: Path(data.get("state_dir") or Path.cwd()) / name
@@ -60,6 +69,13 @@ class Settings(BaseSettings):
     audit_url: str = Field(
         default_factory=lambda data: "sqlite:///" + str(_under_state("audit.db")(data)).lstrip("/"),
         description="Audit store: sqlite:///path or dynamodb://table?region=",
+    )
+    audit_anchor_url: str = Field(
+        default_factory=lambda data: default_anchor(str(data.get("audit_url", ""))),
+        description="Where the latest signed audit checkpoint is also kept: file://, s3://BUCKET/KEY, dynamodb://.",
+    )
+    notary_key_file: Path | None = Field(
+        default=None, description="Key that signs audit checkpoints (default: the server key, else state/notary.key)."
     )
     secrets_provider: str = Field(default="passphrase", description="passphrase, awskms://, gcpkms://, ...")
     config_passphrase: SecretStr | None = Field(

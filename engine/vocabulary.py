@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -25,6 +26,20 @@ class Kind(StrEnum):
 
     UPDATE = "update"
     DESTROY = "destroy"
+
+    @classmethod
+    def parse(cls, value: str) -> Kind:
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidInput(f"kind must be update or destroy, not {echo(value)}") from None
+
+    @staticmethod
+    def ids(approval_id: str | Sequence[str] | None) -> list[str]:
+        """One approval id or several, as a list (the N-person rule may need more than one)."""
+        if approval_id is None:
+            return []
+        return [approval_id] if isinstance(approval_id, str) else list(approval_id)
 
     @property
     def verb(self) -> str:

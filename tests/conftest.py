@@ -17,11 +17,12 @@ PROJECT_ROOT = default_project_root()
 
 
 @pytest.fixture(autouse=True)
-def _clean_datamcp_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's own DATAMCP_* or PULUMI_* variables."""
+def _clean_datamcp_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's own DATAMCP_* or PULUMI_* variables, nor writes audit anchors into their home."""
     for name in list(os.environ):
         if name.startswith(("DATAMCP_", "PULUMI_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-state"))
 
 
 @pytest.fixture

@@ -228,9 +228,9 @@ async def attacks(client):
     path = state / "previews" / f"{pid}.json"
     record = json.loads(path.read_text())
     replace(path, json.dumps(record | {"user": "someone-else"}))
+    own = {"DATAMCP_AUDIT_URL": f"sqlite:///{Path.home()}/audit.db", "DATAMCP_NOTARY_KEY_FILE": f"{Path.home()}/notary.key"}
     cli = subprocess.run([sys.executable, "-m", "engine.cli", "approve", pid, "--approver", "bob", "--yes"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "DATAMCP_AUDIT_URL": "sqlite:///" + str(Path.home() / "audit.db")})
+                         capture_output=True, text=True, env={**os.environ, **own})
     out["cli_approve"] = {"code": cli.returncode, "err": cli.stderr[-300:]}
     replace(path, json.dumps(record))
     out["apply_forged"] = await call(client, "apply", {"preview_id": pid})
@@ -266,10 +266,11 @@ def test_an_agent_with_a_shell_cannot_release_a_change_but_a_proven_approver_can
     assert Inventory(d.base / "state" / "sandbox").list("datamcp", "gcp-dev") == []  # nothing reached the cloud
 
     key = d.base / f"home-{BOB}" / ".ssh" / "id_ed25519"
-    audit = f"sqlite:///{d.base / f'home-{BOB}' / 'audit.db'}"
+    home = d.base / f"home-{BOB}"
+    own = {"DATAMCP_AUDIT_URL": f"sqlite:///{home / 'audit.db'}", "DATAMCP_NOTARY_KEY_FILE": str(home / "notary.key")}
     pid = str(tried["preview_id"])
     approve = [str(PYTHON), "-m", "engine.cli", "approve", pid, "--key", str(key), "--yes"]
-    approved = d.as_user(BOB, approve, DATAMCP_AUDIT_URL=audit)
+    approved = d.as_user(BOB, approve, **own)
     assert approved.returncode == 0, approved.stderr[-2000:]
     applied = run_agent(d, pid)["apply"]
     assert applied["ok"]["applied"] is True  # type: ignore[index]

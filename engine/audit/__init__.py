@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from pydantic import BaseModel, Field
 
 from engine.errors import AuditUnavailable, InvalidInput
 from engine.vocabulary import Status, echo
+
+if TYPE_CHECKING:
+    from engine.audit.checkpoints import Checkpoint
 
 GENESIS = "0" * 64
 OUTPUT_LIMIT = 16_000  # characters of stdout/stderr kept in a record; the full text goes to an attachment
@@ -48,6 +51,7 @@ class OperationRecord(BaseModel):
     preview_id: str | None = None
     approval_id: str | None = None
     update_version: int | None = None
+    attachment_sha256: str | None = Field(default=None, description="The full output kept beside the record.")
     summary: dict[str, Any] = Field(default_factory=dict)
     host: str = ""
     pid: int = 0
@@ -107,6 +111,16 @@ class AuditStore(Protocol):
     def verify(self) -> VerifyReport: ...
 
     def running(self) -> list[OperationRecord]: ...
+
+    def records(self) -> list[OperationRecord]: ...
+
+    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]: ...
+
+    def put_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+    def head(self) -> tuple[int, str]: ...
 
 
 def verify_chain(records: list[OperationRecord]) -> VerifyReport:

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components.aws.opslog import ATTRIBUTES, INDEXES, KEY_SCHEMA
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
+from engine.audit.checkpoints import Checkpoint
 from engine.errors import AuditUnavailable
 
 CHAIN = "main"
@@ -231,18 +232,69 @@ class DynamoDbAuditStore:
     def running(self) -> list[OperationRecord]:
         return self._latest("by_seq", "chain", CHAIN, lambda r: r.status == "started", None, None, set()).items
 
-    def verify(self) -> VerifyReport:
-        records, start = [], None
+    def _chain_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start = None
         while True:
             page = self._versions("by_seq", "chain", CHAIN, descending=False, start=start)
-            for raw in page["Items"]:
-                record = self._record(raw)
-                if record.hash != raw["hash"]["S"] or record.seq != int(raw["seq"]["N"]):
-                    record = record.model_copy(update={"hash": raw["hash"]["S"] + "-mismatch"})
-                records.append(record)
+            items.extend(page["Items"])
             start = page.get("LastEvaluatedKey")
             if not start:
-                return verify_chain(records)
+                return items
+
+    def records(self) -> list[OperationRecord]:
+        """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
+        records = []
+        for raw in self._chain_items():
+            record = self._record(raw)
+            if record.hash != raw["hash"]["S"] or record.seq != int(raw["seq"]["N"]):
+                record = record.model_copy(update={"hash": raw["hash"]["S"] + "-mismatch"})
+            records.append(record)
+        return records
+
+    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
+        """Where the attributes queries read (user, stack, status, time) disagree with the record's chained data."""
+        problems = []
+        for raw in self._chain_items():
+            record = self._record(raw)
+            indexed = {k: raw[k]["S"] for k in ("user", "stack", "status") if k in raw}
+            if indexed != {
+                k: v for k, v in (("user", record.user), ("stack", record.stack), ("status", record.status)) if v
+            }:
+                problems.append(f"record {record.seq}: the query index disagrees with its data")
+        return problems
+
+    def put_checkpoint(self, checkpoint: Checkpoint) -> None:
+        item = {"pk": {"S": f"CHAIN#{CHAIN}"}, "sk": {"S": f"CP#{checkpoint.seq:020d}"}}
+        try:
+            self._call("put_item", TableName=self.table, Item={**item, "data": {"S": checkpoint.model_dump_json()}})
+        except ClientError as exc:
+            raise AuditUnavailable(f"cannot write the audit checkpoint: {exc}") from exc
+
+    def checkpoints(self) -> list[Checkpoint]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :cp)",
+            "ExpressionAttributeValues": {":pk": {"S": f"CHAIN#{CHAIN}"}, ":cp": {"S": "CP#"}},
+            "ConsistentRead": True,
+        }
+        found: list[Checkpoint] = []
+        while True:
+            page = self._call("query", **kwargs)
+            found += [Checkpoint.model_validate_json(i["data"]["S"]) for i in page["Items"]]
+            if not page.get("LastEvaluatedKey"):
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def head(self) -> tuple[int, str]:
+        try:
+            head = self._call("get_item", TableName=self.table, Key=HEAD_KEY, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            raise AuditUnavailable(f"cannot read the audit chain head: {exc}") from exc
+        return (int(head["seq"]["N"]), head["hash"]["S"]) if head else (0, GENESIS)
+
+    def verify(self) -> VerifyReport:
+        return verify_chain(self.records())
 
 
 def raw_key(item: dict[str, Any], index: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ processes can share one file and the chain stays linear."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
+from engine.audit.checkpoints import Checkpoint
 from engine.errors import AuditUnavailable
 
 SCHEMA = """
@@ -37,6 +39,10 @@ CREATE TABLE IF NOT EXISTS attachments (
     op_id TEXT PRIMARY KEY,
     text TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq INTEGER PRIMARY KEY,
+    data TEXT NOT NULL
+);
 """
 _CURSOR = re.compile(r"[1-9][0-9]{0,17}")  # a record's sequence number, as next_cursor hands it out
 
@@ -56,6 +62,8 @@ class SqliteAuditStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._conn() as conn:
                 conn.executescript(SCHEMA)
+            info = self.path.stat()
+            self._identity = (info.st_dev, info.st_ino)
         except (OSError, sqlite3.Error) as exc:
             raise AuditUnavailable(f"cannot open the audit database {self.path}: {exc}") from exc
 
@@ -74,6 +82,7 @@ class SqliteAuditStore:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                self._check_same_file()
                 row = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
                 stored = record.model_copy(update={"seq": seq, "prev_hash": prev, "hash": ""})
@@ -93,11 +102,21 @@ class SqliteAuditStore:
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended the transaction already
+                    conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise AuditUnavailable(f"cannot write the audit record: {exc}") from exc
         return stored
+
+    def _check_same_file(self) -> None:
+        """A database file removed or replaced under an open connection must not silently take writes."""
+        try:
+            now = self.path.stat()
+        except FileNotFoundError:
+            raise AuditUnavailable(f"the audit database {self.path} was removed while in use") from None
+        if (now.st_dev, now.st_ino) != self._identity:
+            raise AuditUnavailable(f"the audit database {self.path} was replaced while in use")
 
     def _record(self, seq: int) -> OperationRecord:
         row = self._conn().execute("SELECT data FROM records WHERE seq = ?", (seq,)).fetchone()
@@ -162,17 +181,61 @@ class SqliteAuditStore:
         )
         return [OperationRecord.model_validate_json(r[0]) for r in rows]
 
-    def verify(self) -> VerifyReport:
+    def records(self) -> list[OperationRecord]:
+        """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
         records = []
-        for seq, data, stored_hash in self._conn().execute("SELECT seq, data, hash FROM records ORDER BY seq"):
+        try:
+            rows = self._conn().execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+        for seq, data, stored_hash in rows:
             try:
                 record = OperationRecord.model_validate_json(data)
             except ValueError:
-                return VerifyReport(ok=False, records=seq, problems=[f"record {seq}: not a valid record"])
+                record = OperationRecord(id="?", user="?", tool="?", status="failed", start_ts="", seq=seq)
             if record.hash != stored_hash or record.seq != seq:
                 record = record.model_copy(update={"hash": stored_hash + "-mismatch"})
             records.append(record)
-        return verify_chain(records)
+        return records
+
+    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
+        """Where the operations index (what queries read) disagrees with the chained records."""
+        rows = self._conn().execute("SELECT op_id, seq, stack, user, status, start_ts FROM operations").fetchall()
+        indexed = {row[0]: row[1:] for row in rows}
+        problems = [f"operation {op}: missing from the query index" for op in latest if op not in indexed]
+        for op, (seq, stack, user, status, start_ts) in indexed.items():
+            record = latest.get(op)
+            if record is None:
+                problems.append(f"operation {op}: in the query index but in no record")
+            elif (seq, stack, user, status, start_ts) != (
+                record.seq,
+                record.stack,
+                record.user,
+                record.status,
+                record.start_ts,
+            ):
+                problems.append(f"operation {op}: the query index disagrees with record {record.seq}")
+        return problems
+
+    def put_checkpoint(self, checkpoint: Checkpoint) -> None:
+        try:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO checkpoints (seq, data) VALUES (?, ?)",
+                (checkpoint.seq, checkpoint.model_dump_json()),
+            )
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot write the audit checkpoint: {exc}") from exc
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._conn().execute("SELECT data FROM checkpoints ORDER BY seq").fetchall()
+        return [Checkpoint.model_validate_json(r[0]) for r in rows]
+
+    def head(self) -> tuple[int, str]:
+        row = self._conn().execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def verify(self) -> VerifyReport:
+        return verify_chain(self.records())
 
     def raw(self, sql: str, *args: Any) -> list[Any]:
         """Direct SQL, for tests that tamper with the store on purpose."""

@@ -214,17 +214,40 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _verify(args: argparse.Namespace, engine: Any) -> int:
+    report = engine.audit.verify()
+    if args.json:
+        _print(report.model_dump())
+        return EXIT_OK if report.ok else EXIT_FAILED
+    anchor = report.anchor
+    print(f"audit trail: {'intact' if report.ok else 'TAMPERED'}")
+    print(f"  records:     {report.records} ({report.unsigned_records} after the last checkpoint)")
+    print(f"  checkpoints: {report.checkpoints}, last at record {report.last_checkpoint}, signatures checked")
+    print(f"  anchor:      {anchor.status} ({anchor.location}, record {anchor.seq})")
+    for p in report.problems:
+        print(f"  {p}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _reinit(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    if not args.reason or len(args.reason.strip()) < 10:
+        raise InvalidInput("ops reinit needs --reason with what happened to the audit store (10 characters or more)")
+    admin = engine.prove_admin(Path(args.key).expanduser(), "reinit") if args.key else args.filter_user
+    if not args.key and settings.approval_mode == "signed":
+        raise InvalidInput(
+            "ops reinit must be proven here: add --key with an SSH key the trust list gives the admin role"
+        )
+    checkpoint = engine.reinit_audit(args.reason, admin=admin or settings.default_user)
+    print(f"audit chain restarted at record {checkpoint.seq}: {checkpoint.note}")
+    return EXIT_OK
+
+
 def cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     if args.action == "verify":
-        report = engine.audit.verify()
-        if args.json:
-            _print(report.model_dump())
-        else:
-            print(f"audit chain: {report.records} records, {'intact' if report.ok else 'TAMPERED'}")
-            for p in report.problems:
-                print(f"  {p}")
-        return EXIT_OK if report.ok else EXIT_FAILED
+        return _verify(args, engine)
+    if args.action == "reinit":
+        return _reinit(args, engine, settings)
     if args.action == "show":
         if not args.operation_id:
             raise InvalidInput("ops show needs an operation id")

@@ -91,8 +91,10 @@ def _change_commands(command: _Commands) -> None:
 
 
 def _audit_commands(command: _Commands) -> None:
-    p = command("ops", c.cmd_ops, "the audit trail: list, show ID, verify")
-    p.add_argument("action", nargs="?", choices=["list", "show", "verify"], default="list")
+    p = command("ops", c.cmd_ops, "the audit trail: list, show ID, verify, reinit (admins, after a loss)")
+    p.add_argument("action", nargs="?", choices=["list", "show", "verify", "reinit"], default="list")
+    p.add_argument("--reason", help="reinit: what happened to the audit store (recorded)")
+    p.add_argument("--key", help="reinit: prove the admin role with this SSH private key")
     p.add_argument("operation_id", nargs="?")
     p.add_argument("--stack")
     p.add_argument("--user", dest="filter_user")

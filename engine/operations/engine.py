@@ -13,8 +13,9 @@ from typing import Any
 
 from engine.approvals import Approval
 from engine.audit import AuditStore, OperationRecord, Page, open_store
+from engine.audit.checkpoints import Checkpoint
 from engine.catalog import RegistryCatalog, StackCatalog
-from engine.errors import ApprovalInvalid, InvalidInput
+from engine.errors import ApprovalInvalid
 from engine.operations import apply as applying
 from engine.operations import approval_flow, preview, refresh
 from engine.operations.events import ProgressCallback
@@ -22,8 +23,6 @@ from engine.operations.parts import Parts
 from engine.queries import Queries
 from engine.results import ApplyResult, PreviewResult, PreviewReview, RefreshResult, StackDescription, StackInfo
 from engine.settings import Settings
-from engine.trust import canonical_json
-from engine.trust.approvers import Role, verify_signed
 from engine.trust.proofs import SshSigner
 from engine.vocabulary import Kind
 
@@ -85,7 +84,7 @@ class Engine:
             refresh=refresh,
             on_progress=on_progress,
             operation_id=operation_id,
-            kind=_kind(kind),
+            kind=Kind.parse(kind),
         )
 
     def approve(self, preview_id: str, *, approver: str) -> Approval:
@@ -119,7 +118,7 @@ class Engine:
         """Dry run by default: without a preview_id and an approval it only previews. With them it applies exactly
         the approved preview, or refuses if anything changed since."""
         return applying.apply_or_dry_run(
-            self.parts, Kind.UPDATE, stack, user, preview_id, _ids(approval_id), None, on_progress, operation_id
+            self.parts, Kind.UPDATE, stack, user, preview_id, Kind.ids(approval_id), None, on_progress, operation_id
         )
 
     def destroy(
@@ -136,7 +135,7 @@ class Engine:
         """Like up: a destroy preview first; only its own approval destroys. Protected resources stay unless
         explicitly targeted."""
         return applying.apply_or_dry_run(
-            self.parts, Kind.DESTROY, stack, user, preview_id, _ids(approval_id), targets, on_progress, operation_id
+            self.parts, Kind.DESTROY, stack, user, preview_id, Kind.ids(approval_id), targets, on_progress, operation_id
         )
 
     def refresh(
@@ -178,7 +177,7 @@ class Engine:
         operation_id: str | None = None,
     ) -> ApplyResult:
         """Apply a preview with the approval another principal gave it (agents never hold approval ids)."""
-        k = _kind(kind)
+        k = Kind.parse(kind)
         stack, ids = approval_flow.approvals_for(self.parts, preview_id, user=user, kind=k, operation_id=operation_id)
         return applying.apply_or_dry_run(self.parts, k, stack, user, preview_id, ids, None, on_progress, operation_id)
 
@@ -196,21 +195,12 @@ class Engine:
 
     def cancel_with_key(self, operation_id: str, key: Path) -> OperationRecord:
         """Cancel anyone's operation as an admin proven by an SSH signature (the trust list's admin role)."""
-        payload = canonical_json({"action": "cancel", "operation_id": operation_id})
-        signature = SshSigner(key, interactive=True).sign(payload)
-        trust = self.parts.trust.prover.trust()
-        admin = verify_signed(trust, payload, signature, "*", "*", Role.ADMIN)
+        admin = self.prove_admin(key, f"cancel {operation_id}")
         return self.parts.cancellation.cancel(operation_id, user=admin, admin=True)
 
+    def prove_admin(self, key: Path, action: str) -> str:
+        return self.parts.trust.prove_admin(key, action)
 
-def _ids(approval_id: str | Sequence[str] | None) -> list[str]:
-    if approval_id is None:
-        return []
-    return [approval_id] if isinstance(approval_id, str) else list(approval_id)
-
-
-def _kind(value: str) -> Kind:
-    try:
-        return Kind(value)
-    except ValueError:
-        raise InvalidInput(f"kind must be update or destroy, not {value[:20]!r}") from None
+    def reinit_audit(self, reason: str, *, admin: str) -> Checkpoint:
+        """Restart the audit chain after the store was lost, on record (docs/security.md)."""
+        return self.audit.reinit(reason, admin)

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from engine.audit import OUTPUT_LIMIT, AuditStore, now
-from engine.errors import DataMcpError, InvalidIdentity, Outcome
+from engine.audit import OUTPUT_LIMIT, now
+from engine.audit.trail import AuditTrail
+from engine.errors import (
+    AuditUnavailable,
+    DataMcpError,
+    InvalidIdentity,
+    OperationCancelled,
+    OperationFailed,
+    Outcome,
+)
 from engine.identity import normalize_principal
 from engine.locking import pid_alive
 from engine.operations.context import HOST, OperationContext
 from engine.vocabulary import Status, echo
 
+log = logging.getLogger(__name__)
 EndHook = Callable[[OperationContext, Status], None]
 
 
@@ -26,10 +36,20 @@ def outcome_of(exc: BaseException) -> tuple[Status, str]:
     return Status.FAILED, f"{type(exc).__name__}: {exc}"
 
 
+def cancelled_instead(op: OperationContext, exc: BaseException) -> OperationCancelled | None:
+    """A failure of an interrupted operation is its cancellation, wherever the interrupt landed (stack selection,
+    config read, state export, the operation itself); refusals stay refusals."""
+    interrupted = op.command is not None and op.command.interrupted
+    failure = not isinstance(exc, DataMcpError) or isinstance(exc, OperationFailed)
+    if interrupted and failure and isinstance(exc, Exception):
+        return OperationCancelled(f"operation {op.id} was cancelled", operation_id=op.id)
+    return None
+
+
 class Journal:
     """Writes each operation's records and knows which operations of this process are running."""
 
-    def __init__(self, audit: AuditStore) -> None:
+    def __init__(self, audit: AuditTrail) -> None:
         self.audit = audit
         self._running: dict[str, OperationContext] = {}
         self._lock = threading.Lock()
@@ -52,6 +72,7 @@ class Journal:
         self, tool: str, stack: str | None, user: str, params: dict[str, Any], operation_id: str | None = None
     ) -> Iterator[OperationContext]:
         """Audit an operation: AuditUnavailable on the `started` record propagates, and nothing ran."""
+        self.audit.check_continuity()
         op = OperationContext(tool=tool, stack=stack, user=self._identity(tool, stack, user, params), params=params)
         if operation_id:
             op.id = operation_id
@@ -64,10 +85,13 @@ class Journal:
         try:
             yield op
         except BaseException as exc:
-            status, error = outcome_of(exc)
-            raise
-        finally:
+            cancelled = cancelled_instead(op, exc)
+            status, error = outcome_of(cancelled or exc)
             self._finish(op, status, error)
+            if cancelled is not None:
+                raise cancelled from None
+            raise
+        self._finish(op, status, error, raise_unwritten=True)
 
     def _identity(self, tool: str, stack: str | None, user: str, params: dict[str, Any]) -> str:
         """The caller in normal form; an unusable identity is refused, and the refusal is on record."""
@@ -80,13 +104,27 @@ class Journal:
             self.audit.append(op.record(Status.REFUSED, exc.message))
             raise
 
-    def _finish(self, op: OperationContext, status: Status, error: str | None) -> None:
+    def _finish(
+        self, op: OperationContext, status: Status, error: str | None, *, raise_unwritten: bool = False
+    ) -> None:
+        """Write the final record; if the store cannot take it, it is spooled, and a finished operation says so
+        (an operation that already failed keeps its own error, with the audit problem logged)."""
         with self._lock:
             self._running.pop(op.id, None)
         for hook in self._on_end:
             hook(op, status)
         full = op.full_output()
-        self.audit.append(op.record(status, error), attachment=full if len(full) > OUTPUT_LIMIT else None)
+        unwritten = self.audit.append_or_spool(op.record(status, error), full if len(full) > OUTPUT_LIMIT else None)
+        if unwritten is None:
+            return
+        log.error("operation %s ended %s but its audit record was not written: %s", op.id, status, unwritten)
+        if raise_unwritten:
+            raise AuditUnavailable(
+                f"{op.tool} of {op.stack or '-'} {status.value} (operation {op.id}), but its audit record could not "
+                f"be written: {unwritten}",
+                operation_id=op.id,
+                outcome=status.value,
+            )
 
     def record_refusal(
         self, tool: str, stack: str, user: str, params: dict[str, Any], refusal: DataMcpError, operation_id: str | None

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from engine.approvals import ApprovalStore
 from engine.audit import AuditStore
+from engine.audit.trail import AuditTrail
 from engine.catalog import StackCatalog
 from engine.locking import StackLocks
 from engine.operations.cancellation import Cancellation
 from engine.operations.journal import Journal
 from engine.operations.sessions import StackSessions
-from engine.operations.trust_setup import Trust, trust_from
+from engine.operations.trust_setup import Trust, audit_trail, trust_from
 from engine.previews import PreviewStore
 from engine.settings import Settings
 
@@ -20,7 +21,7 @@ from engine.settings import Settings
 class Parts:
     settings: Settings
     catalog: StackCatalog
-    audit: AuditStore
+    audit: AuditTrail
     journal: Journal
     cancellation: Cancellation
     sessions: StackSessions
@@ -39,17 +40,19 @@ class Parts:
     def wire(cls, settings: Settings, catalog: StackCatalog, audit: AuditStore) -> Parts:
         """Build every collaborator from the settings: stores under the state dir, one journal, one canceller."""
         state = settings.state_dir
-        journal = Journal(audit)
+        trust = trust_from(settings, state)
+        trail = audit_trail(settings, audit, trust)
+        journal = Journal(trail)
         cancellation = Cancellation(state / "cancel", journal)
         return cls(
             settings=settings,
             catalog=catalog,
-            audit=audit,
+            audit=trail,
             journal=journal,
             cancellation=cancellation,
             sessions=StackSessions(settings, catalog, cancellation),
             previews=PreviewStore(state / "previews"),
             approvals=ApprovalStore(state / "approvals"),
             locks=StackLocks(state / "locks"),
-            trust=trust_from(settings, state),
+            trust=trust,
         )

@@ -147,11 +147,11 @@ def test_stale_previews_are_refused(engine: Engine, sandbox_settings: Settings) 
     with pytest.raises(StalePreview, match="state changed"):
         engine.up(STACK, user="alice", preview_id=second_id, approval_id=second_approval)
 
-    # too old: the preview's own expiry is bound, so moving it voids the approval; nobody can approve it again
+    # too old: the preview's own expiry is bound and recorded, so moving it voids the preview; nobody can approve it
     old_id, old_approval = approved(engine)
     record = engine.previews.get(old_id)
     engine.previews.save(record.model_copy(update={"expires_epoch": int(time.time()) - 1}))
-    with pytest.raises(ApprovalInvalid, match="another preview"):
+    with pytest.raises(StalePreview, match="audit trail recorded"):
         engine.up(STACK, user="alice", preview_id=old_id, approval_id=old_approval)
     with pytest.raises(StalePreview, match="expired"):
         engine.approve(old_id, approver="bob")
