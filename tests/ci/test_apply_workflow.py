@@ -96,3 +96,14 @@ def test_a_malformed_preview_id_stops_before_anything_runs(runner: Any, fake_gh:
     done = approve(runner, fake_gh, preview_id, approved_by="carol")
     assert done.returncode == 3 and "not a preview id" in done.stderr
     assert fake_gh.calls() == []
+
+
+@pytest.mark.parametrize("preview_id", ["", "0f0e5a3c-1d2b-4c5d-8e9f-0a1b2c3d4e5f --repo evil/x", "../../x"])
+def test_fetching_a_malformed_preview_id_stops_before_any_download(runner: Any, fake_gh: Any, preview_id: str) -> None:
+    step = next(
+        s for s in runner.workflow("apply.yml")["jobs"]["apply"]["steps"] if s.get("name") == "fetch the preview"
+    )
+    env = runner.env("apply.yml", "apply", step, scenario(runner.base, preview_id))
+    done = runner.run(step, {**env, **fake_gh.env()})
+    assert done.returncode == 3 and "need a stack name and a preview id" in done.stderr
+    assert fake_gh.calls() == [] and not (runner.workspace / ".state").exists()
