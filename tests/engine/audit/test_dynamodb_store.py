@@ -15,8 +15,13 @@ from pathlib import Path
 import pytest
 
 from engine.audit import OperationRecord, now, open_store
+from engine.audit.anchor import open_anchor
+from engine.audit.checkpoints import Notary
 from engine.audit.dynamodb import DynamoDbAuditStore
+from engine.audit.spool import Spool
+from engine.audit.trail import AuditTrail
 from engine.errors import AuditUnavailable, InvalidInput
+from engine.trust.server_key import ServerKey
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +150,47 @@ def test_a_page_size_outside_1_to_1000_is_invalid_input(store: DynamoDbAuditStor
         with pytest.raises(InvalidInput):
             store.query(limit=limit)
     assert [r.id for r in store.running()] == ["op-1"]
+
+
+@pytest.fixture
+def dynamo_trail(store: DynamoDbAuditStore, moto_endpoint: str, tmp_path: Path) -> AuditTrail:
+    """The DynamoDB store with checkpoints signed by a server key and an anchor item in a table of its own."""
+    anchor_table = DynamoDbAuditStore(f"{store.table}-anchor", region="eu-west-1", endpoint_url=moto_endpoint)
+    anchor_table.create_table()
+    anchor = open_anchor(f"dynamodb://{anchor_table.table}?region=eu-west-1&endpoint={moto_endpoint}")
+    notary = Notary(ServerKey.generate(tmp_path / "server.key"))
+    trail = AuditTrail(store, notary, anchor, Spool(tmp_path / "spool"))
+    for i in range(3):
+        trail.append(record(f"op-{i}"))
+        trail.append(record(f"op-{i}", "succeeded"), attachment="out" * 5)
+    return trail
+
+
+def test_the_dynamodb_trail_is_checkpointed_and_anchored(dynamo_trail: AuditTrail) -> None:
+    report = dynamo_trail.verify()
+    assert report.ok and report.records == 6 and report.last_checkpoint == 6 and report.anchor.status == "match"
+
+
+def test_a_rewritten_dynamodb_record_fails_verify(dynamo_trail: AuditTrail, store: DynamoDbAuditStore) -> None:
+    item = store.client.query(
+        TableName=store.table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "OP#op-1"}},
+    )["Items"][0]
+    data = json.loads(item["data"]["S"]) | {"user": "mallory"}
+    forged = OperationRecord.model_validate(data).model_copy(update={"hash": ""})
+    forged = forged.model_copy(update={"hash": forged.digest()})
+    item.update({"data": {"S": forged.model_dump_json()}, "hash": {"S": forged.hash}, "user": {"S": "mallory"}})
+    store.client.put_item(TableName=store.table, Item=item)
+    report = dynamo_trail.verify()
+    assert not report.ok and report.problems
+
+
+def test_an_edited_dynamodb_index_attribute_is_found(dynamo_trail: AuditTrail, store: DynamoDbAuditStore) -> None:
+    item = store.client.query(
+        TableName=store.table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "OP#op-2"}},
+    )["Items"][0]
+    store.client.put_item(TableName=store.table, Item=item | {"user": {"S": "nobody"}})
+    assert any("query index disagrees" in p for p in dynamo_trail.verify().problems)
