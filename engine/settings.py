@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -13,7 +12,8 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.errors import SettingsError
+from engine.errors import InvalidIdentity, SettingsError
+from engine.identity import normalize_principal
 
 # Used only with a local file backend, where state never leaves the machine. It is not a secret and
 # must never protect a shared backend: settings refuse it with any other backend.
@@ -22,7 +22,6 @@ DEV_PASSPHRASE = "datamcp-dev-only-passphrase-not-a-secret"  # noqa: S105
 BACKEND_SCHEMES = ("file", "s3", "gs", "azblob", "https")
 AUDIT_SCHEMES = ("sqlite", "dynamodb")
 SECRETS_PROVIDER_PREFIXES = ("awskms://", "gcpkms://", "azurekeyvault://", "hashivault://")
-_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
 
 def default_project_root() -> Path:
@@ -155,9 +154,10 @@ class Settings(BaseSettings):
     @field_validator("default_user")
     @classmethod
     def _user(cls, value: str) -> str:
-        if not _USER_RE.match(value):
-            raise ValueError("default_user may hold letters, digits and . _ @ + - (1 to 128 characters)")
-        return value
+        try:
+            return normalize_principal(value)  # the same identity rules as every other principal
+        except InvalidIdentity as exc:
+            raise ValueError(exc.message) from None
 
     @model_validator(mode="after")
     def _passphrase(self) -> Settings:

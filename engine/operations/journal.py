@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pulumi import automation as auto
+
 from engine.audit import OUTPUT_LIMIT, now
 from engine.audit.trail import AuditTrail
 from engine.errors import (
@@ -23,6 +25,7 @@ from engine.errors import (
 from engine.identity import normalize_principal
 from engine.locking import pid_alive
 from engine.operations.context import HOST, OperationContext
+from engine.operations.failures import last_error
 from engine.vocabulary import Status, echo
 
 log = logging.getLogger(__name__)
@@ -36,13 +39,17 @@ def outcome_of(exc: BaseException) -> tuple[Status, str]:
     return Status.FAILED, f"{type(exc).__name__}: {exc}"
 
 
-def cancelled_instead(op: OperationContext, exc: BaseException) -> OperationCancelled | None:
-    """A failure of an interrupted operation is its cancellation, wherever the interrupt landed (stack selection,
-    config read, state export, the operation itself); refusals stay refusals."""
+def typed_instead(op: OperationContext, exc: BaseException) -> DataMcpError | None:
+    """The typed error a raw failure stands for. A failure of an interrupted operation is its cancellation, wherever
+    the interrupt landed (stack selection, config read, state export, the run itself); refusals stay refusals; a
+    CLI failure outside the run (a wrong passphrase while reading config) is a plain, masked OperationFailed."""
     interrupted = op.command is not None and op.command.interrupted
     failure = not isinstance(exc, DataMcpError) or isinstance(exc, OperationFailed)
     if interrupted and failure and isinstance(exc, Exception):
         return OperationCancelled(f"operation {op.id} was cancelled", operation_id=op.id)
+    if isinstance(exc, auto.CommandError):
+        message = op.masker.text(last_error(str(exc)))
+        return OperationFailed(f"{op.tool} of {op.stack} failed: {message}", operation_id=op.id, stack=op.stack)
     return None
 
 
@@ -85,11 +92,11 @@ class Journal:
         try:
             yield op
         except BaseException as exc:
-            cancelled = cancelled_instead(op, exc)
-            status, error = outcome_of(cancelled or exc)
+            typed = typed_instead(op, exc)
+            status, error = outcome_of(typed or exc)
             self._finish(op, status, error)
-            if cancelled is not None:
-                raise cancelled from None
+            if typed is not None:
+                raise typed from None
             raise
         self._finish(op, status, error, raise_unwritten=True)
 

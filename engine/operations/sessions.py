@@ -16,7 +16,7 @@ from engine.catalog import StackCatalog
 from engine.errors import OperationCancelled, OperationFailed, StackBusy
 from engine.operations.cancellation import Cancellation
 from engine.operations.context import HOST, OperationContext
-from engine.operations.failures import FailureKind, classify
+from engine.operations.failures import FailureKind, classify, last_error
 from engine.previews import Digests, file_sha256, tree_digest
 from engine.sandbox.mode import ensure_mode
 from engine.settings import Settings
@@ -65,15 +65,21 @@ class StackSessions:
                 reused.workspace.pulumi_command = command
                 op.handle = reused
                 return reused
-        handle = stack_handle(
-            self.settings,
-            project=self.catalog.project,
-            stack=stack,
-            program=self.catalog.program(),
-            work_dir=self.settings.project_root,
-            command=command,
-            create=create,
-        )
+        try:
+            handle = stack_handle(
+                self.settings,
+                project=self.catalog.project,
+                stack=stack,
+                program=self.catalog.program(),
+                work_dir=self.settings.project_root,
+                command=command,
+                create=create,
+            )
+        except auto.StackNotFoundError:
+            raise
+        except auto.CommandError as exc:
+            # e.g. a wrong passphrase for the stack's secrets; an interrupt here is turned into a cancel upstream
+            raise OperationFailed(f"cannot select stack {stack}: {last_error(str(exc))}", stack=stack) from None
         if op is not None:
             op.handle = handle
         return handle

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from engine.audit import OperationRecord, now, open_store
-from engine.cli import EXIT_BROKEN_PIPE, EXIT_INVALID, EXIT_OK, EXIT_REFUSED, main
+from engine.cli import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_REFUSED, main
 from engine.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -142,3 +142,10 @@ def test_the_hint_after_a_preview_is_a_command_that_works(cli) -> None:  # type:
     command = re.search(r"`(datamcp approve \S+)`", out).group(1)  # type: ignore[union-attr]
     code, out, err = cli(*command.split()[1:], "--approver", "bob", "--yes")
     assert code == EXIT_OK, err
+
+
+def test_a_wrong_passphrase_is_a_clear_error_not_a_traceback(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    preview_of(cli)  # the stack now exists, its secrets under the checkout's passphrase
+    monkeypatch.setenv("DATAMCP_CONFIG_PASSPHRASE", "not-the-passphrase-of-this-stack")
+    code, _, err = cli("refresh", "gcp-dev")
+    assert code == EXIT_FAILED and "incorrect passphrase" in err and "Traceback" not in err
