@@ -12,8 +12,11 @@ from urllib.parse import urlparse
 from pydantic import BaseModel
 
 from engine.bytecode import is_private, private_prefix
+from engine.errors import DataMcpError
 from engine.settings import Settings
 from engine.toolchain import ACTIONLINT_VERSION, HELM_VERSION, PULUMI_VERSION, locate
+from engine.trust.approvers import TrustList
+from engine.trust.server_key import ServerKey
 
 PYTHON_DISTRIBUTIONS = (
     "pulumi",
@@ -166,6 +169,32 @@ def bytecode_check() -> Check:
     return Check(name="bytecode", ok=True, detail=f"{prefix} (private, warm)")
 
 
+def approvals_check(settings: Settings) -> Check:
+    """Dev mode says plainly that it is no trust boundary; signed mode needs a trust list that parses."""
+    if settings.approval_mode == "dev":
+        detail = "dev mode: the checkout's own key signs approvals; NOT a trust boundary (docs/security.md)"
+        return Check(name="approvals", ok=True, detail=detail)
+    try:
+        trust = TrustList.load(settings.approvers_file)
+    except DataMcpError as exc:
+        return Check(name="approvals", ok=False, detail=f"signed mode, but the trust list: {exc.message}")
+    people = ", ".join(a.principal for a in trust.approvers) or "nobody yet"
+    return Check(name="approvals", ok=True, detail=f"signed mode: {settings.approvers_file.name} lists {people}")
+
+
+def server_key_check(settings: Settings) -> Check:
+    """The server key signs audit checkpoints and server-issued approvals; only the server may read it."""
+    try:
+        secret = settings.server_key.get_secret_value() if settings.server_key is not None else None
+        key = ServerKey.configured(secret, settings.server_key_file)
+    except DataMcpError as exc:
+        return Check(name="server-key", ok=False, detail=exc.message)
+    if key is None:
+        detail = "none: audit checkpoints use the state dir's own key (dev); set DATAMCP_SERVER_KEY_FILE on a server"
+        return Check(name="server-key", ok=settings.approval_mode == "dev", required=False, detail=detail)
+    return Check(name="server-key", ok=True, detail=f"{key.verifier().key_id} (private to this user)")
+
+
 def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     """Check every piece; `path` replaces $PATH for the tool lookup (the project's tools dir always comes first)."""
     checks = _python_deps()
@@ -176,6 +205,9 @@ def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     checks.append(_backend(settings))
     checks.append(_audit(settings))
     checks.append(bytecode_check())
+    checks.append(approvals_check(settings))
+    checks.append(server_key_check(settings))
+    checks.append(Check(name="audit-anchor", ok=True, detail=settings.audit_anchor_url))
     checks.append(Check(name="secrets", ok=True, detail=settings.secrets_provider))
     checks.append(Check(name="sandbox", ok=True, detail="on (simulated cloud)" if settings.sandbox else "off"))
     return DoctorReport(checks=checks)

@@ -45,11 +45,8 @@ class Trust:
 
 
 def load_server_key(settings: Settings) -> ServerKey | None:
-    if settings.server_key is not None:
-        return ServerKey.from_secret(settings.server_key.get_secret_value())
-    if settings.server_key_file is not None:
-        return ServerKey.load(settings.server_key_file)
-    return None
+    secret = settings.server_key.get_secret_value() if settings.server_key is not None else None
+    return ServerKey.configured(secret, settings.server_key_file)
 
 
 def trust_from(settings: Settings, state: Path) -> Trust:

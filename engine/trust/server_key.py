@@ -124,6 +124,13 @@ class ServerKey:
             raise ServerKeyInvalid(f"{source} must hold an Ed25519 key, not {type(key).__name__}", file=source)
         return cls(key)
 
+    @classmethod
+    def configured(cls, secret: str | None, path: Path | None) -> ServerKey | None:
+        """The key from a secret manager's value, else from a file, else none."""
+        if secret is not None:
+            return cls.from_secret(secret)
+        return cls.load(path) if path is not None else None
+
     def sign(self, message: bytes) -> str:
         """The base64 Ed25519 signature of `message`."""
         return base64.b64encode(self._key.sign(message)).decode("ascii")

@@ -175,3 +175,26 @@ def test_bootstrap_warms_the_bytecode_cache_once(tmp_path: Path) -> None:
         [str(root / "scripts" / "bootstrap.sh")], env=env, capture_output=True, text=True, timeout=600, check=True
     )
     assert "bytecode cache warm" not in again.stdout
+
+
+def test_dev_mode_says_it_is_no_trust_boundary(settings: Settings) -> None:
+    check = _by_name(run_checks(settings).checks)["approvals"]
+    assert check.ok and "NOT a trust boundary" in check.detail
+
+
+def test_signed_mode_with_a_broken_trust_list_fails_the_doctor(settings: Settings, tmp_path: Path) -> None:
+    broken = tmp_path / "approvers.yaml"
+    broken.write_text("version: 1\napprovers: [{principal: bob}]\n")
+    signed = settings.model_copy(update={"approval_mode": "signed", "approvers_file": broken})
+    check = _by_name(run_checks(signed).checks)["approvals"]
+    assert not check.ok and "trust list" in check.detail and not run_checks(signed).ok
+
+
+def test_a_server_key_others_can_read_fails_the_doctor(settings: Settings, tmp_path: Path) -> None:
+    from engine.trust.server_key import ServerKey
+
+    key = tmp_path / "server.key"
+    ServerKey.generate(key)
+    key.chmod(0o644)
+    check = _by_name(run_checks(settings.model_copy(update={"server_key_file": key})).checks)["server-key"]
+    assert not check.ok
