@@ -35,11 +35,13 @@ def apply_or_dry_run(
 ) -> ApplyResult:
     """Dry run by default: without a preview id only a preview is made; a preview id needs its approvals."""
     if preview_id is not None and not approval_ids:
-        raise InvalidInput(
+        refusal = InvalidInput(
             f"--preview-id {preview_id} needs the approval(s) to apply it: add --approval-id APPROVAL_ID "
             "(repeat it when the stack needs several approvers)",
             preview_id=preview_id,
         )
+        parts.refusals.record(kind.apply_tool, stack, user, {"preview_id": preview_id}, refusal)
+        raise refusal
     if preview_id is None:
         result = preview.preview(
             parts,
@@ -76,8 +78,10 @@ def apply(
     operation_id: str | None,
 ) -> ApplyResult:
     """Record the attempt, take the stack's lock, check every requirement, then run the saved plan."""
-    check_stack(parts.catalog, stack)
     params = {"preview_id": preview_id, "approval_ids": approval_ids}
+    with parts.refusals.guard(kind.apply_tool, stack, user, params):
+        check_stack(parts.catalog, stack)
+        parts.previews.get(preview_id)
     with parts.journal.operation(kind.apply_tool, stack, user, params, operation_id) as op:
         op.preview_id, op.approval_id = preview_id, approval_ids[0]
         with parts.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=parts.lock_wait()):

@@ -20,8 +20,9 @@ def approve(
     parts: Parts, preview_id: str, *, approver: str, signer: Signer, evidence: dict[str, str] | None = None
 ) -> Approval:
     """A signed, single-use approval of exactly this preview by `approver` (never the requester), recorded."""
-    preview = parts.previews.get(preview_id)
     params = {"preview_id": preview_id, "method": signer.method.value}
+    with parts.refusals.guard(Tool.APPROVE, None, approver, params):
+        preview = parts.previews.get(preview_id)
     with parts.journal.operation(Tool.APPROVE, preview.stack, approver, params) as op:
         op.preview_id, who = preview_id, op.user  # the journal puts the approver in normal form (or refuses)
         check_fresh(preview)

@@ -11,6 +11,7 @@ from engine.catalog import StackCatalog
 from engine.locking import StackLocks
 from engine.operations.cancellation import Cancellation
 from engine.operations.journal import Journal
+from engine.operations.refusals import RefusalLog
 from engine.operations.sessions import StackSessions
 from engine.operations.trust_setup import Trust, audit_trail, trust_from
 from engine.previews import PreviewStore
@@ -29,6 +30,7 @@ class Parts:
     approvals: ApprovalStore
     locks: StackLocks
     trust: Trust
+    refusals: RefusalLog
 
     def lock_wait(self) -> float:
         return self.settings.lock_wait_seconds
@@ -55,4 +57,5 @@ class Parts:
             approvals=ApprovalStore(state / "approvals"),
             locks=StackLocks(state / "locks"),
             trust=trust,
+            refusals=RefusalLog(trail),
         )

@@ -33,9 +33,11 @@ def preview(
     operation_id: str | None,
     kind: Kind,
 ) -> PreviewResult:
-    check_stack(parts.catalog, stack)
-    targets = check_targets(parts.catalog.project, stack, targets)
     params = {"targets": targets, "refresh": refresh, "kind": kind.value}
+    with parts.refusals.guard(kind.preview_tool, stack, user, params):
+        check_stack(parts.catalog, stack)
+        targets = check_targets(parts.catalog.project, stack, targets)
+    params["targets"] = targets
     with parts.journal.operation(kind.preview_tool, stack, user, params, operation_id) as op:
         return _preview(parts, op, stack, targets, refresh, on_progress, kind)
 

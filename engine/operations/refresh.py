@@ -26,9 +26,10 @@ def refresh(
     operation_id: str | None,
 ) -> RefreshResult:
     """The cloud is never changed by a refresh; only `preview_only=False` changes the state, under the lock."""
-    check_stack(parts.catalog, stack)
     params = {"preview_only": preview_only, "clear_pending_creates": clear_pending_creates}
     tool = Tool.CHECK_DRIFT if preview_only else Tool.REFRESH
+    with parts.refusals.guard(tool, stack, user, params):
+        check_stack(parts.catalog, stack)
     with parts.journal.operation(tool, stack, user, params, operation_id) as op:
         if preview_only:
             return _refresh(parts, op, stack, True, False, on_progress)

@@ -38,7 +38,7 @@ def test_list_stacks_comes_from_the_catalog(engine: Engine) -> None:
 def test_an_unknown_stack_is_refused_naming_the_catalogs_stacks(engine: Engine) -> None:
     with pytest.raises(StackNotFound, match="known stacks: lab"):
         engine.preview("aws-dev", user="alice")
-    assert engine.list_operations().items == []
+    assert [(r.tool, r.status) for r in engine.list_operations().items] == [("preview", "refused")]
 
 
 def test_a_malformed_stack_name_is_refused_with_a_short_echo(engine: Engine) -> None:
