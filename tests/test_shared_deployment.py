@@ -228,7 +228,8 @@ async def attacks(client):
     path = state / "previews" / f"{pid}.json"
     record = json.loads(path.read_text())
     replace(path, json.dumps(record | {"user": "someone-else"}))
-    own = {"DATAMCP_AUDIT_URL": f"sqlite:///{Path.home()}/audit.db", "DATAMCP_NOTARY_KEY_FILE": f"{Path.home()}/notary.key"}
+    home = Path.home()
+    own = {"DATAMCP_AUDIT_URL": f"sqlite:///{home}/audit.db", "DATAMCP_NOTARY_KEY_FILE": f"{home}/notary.key"}
     cli = subprocess.run([sys.executable, "-m", "engine.cli", "approve", pid, "--approver", "bob", "--yes"],
                          capture_output=True, text=True, env={**os.environ, **own})
     out["cli_approve"] = {"code": cli.returncode, "err": cli.stderr[-300:]}
