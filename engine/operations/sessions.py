@@ -10,10 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pulumi
 from pulumi import automation as auto
 
-from engine.catalog import StackCatalog
-from engine.errors import OperationCancelled, OperationFailed, StackBusy
+from engine.catalog import StackCatalog, StackConfigError
+from engine.errors import OperationCancelled, OperationFailed, StackBusy, StackConfigInvalid
 from engine.operations.cancellation import Cancellation
 from engine.operations.context import HOST, OperationContext
 from engine.operations.failures import FailureKind, classify, last_error
@@ -48,6 +49,7 @@ class StackSessions:
         self.cancellation = cancellation
         self._idle: dict[str, list[auto.Stack]] = {}
         self._secrets: dict[str, list[str]] = {}
+        self._config_errors: dict[str, StackConfigError] = {}
         self._lock = threading.Lock()
         cancellation.journal.hooks(on_start=lambda op: None, on_end=self._release)
 
@@ -70,7 +72,7 @@ class StackSessions:
                 self.settings,
                 project=self.catalog.project,
                 stack=stack,
-                program=self.catalog.program(),
+                program=self._program(),
                 work_dir=self.settings.project_root,
                 command=command,
                 create=create,
@@ -83,6 +85,20 @@ class StackSessions:
         if op is not None:
             op.handle = handle
         return handle
+
+    def _program(self) -> Callable[[], None]:
+        """The stack program, remembering a config error it raised so the failure can say which key is wrong."""
+        inner = self.catalog.program()
+
+        def program() -> None:
+            try:
+                inner()
+            except StackConfigError as exc:
+                with self._lock:
+                    self._config_errors[pulumi.get_stack()] = exc
+                raise
+
+        return program
 
     def _release(self, op: OperationContext, status: Status) -> None:
         """A cancelled CLI may leave its workspace mid-command: only other handles are reused."""
@@ -132,6 +148,10 @@ class StackSessions:
                 op.stderr.append(failure.message)
                 handle.cancel()
                 continue
+            with self._lock:
+                config_error = self._config_errors.pop(stack, None)
+            if config_error is not None and failure.kind is FailureKind.FAILED:
+                raise StackConfigInvalid(str(config_error), file=config_error.file, key=config_error.key)
             raise self._error(op, stack, failure.kind, failure.message, failure.holder)
         raise AssertionError("unreachable")
 

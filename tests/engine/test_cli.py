@@ -149,3 +149,10 @@ def test_a_wrong_passphrase_is_a_clear_error_not_a_traceback(cli, monkeypatch: p
     monkeypatch.setenv("DATAMCP_CONFIG_PASSPHRASE", "not-the-passphrase-of-this-stack")
     code, _, err = cli("refresh", "gcp-dev")
     assert code == EXIT_FAILED and "incorrect passphrase" in err and "Traceback" not in err
+
+
+def test_an_invalid_config_value_is_invalid_input_naming_the_key(cli, sandbox_settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    config = sandbox_settings.project_root / "Pulumi.gcp-dev.yaml"
+    config.write_text(config.read_text().replace("    replicas: 1\n", "    replicas: many\n", 1))
+    code, _, err = cli("preview", "gcp-dev", "--user", "alice")
+    assert code == EXIT_INVALID and "Pulumi.gcp-dev.yaml" in err and "replicas" in err, err

@@ -330,7 +330,7 @@ def test_bad_stack_names_are_rejected_before_the_cli_runs(engine: Engine, bad: s
         engine.preview(bad, user="alice")
     with pytest.raises(InvalidInput):
         engine.up(bad, user="alice")
-    assert engine.list_operations().items == []
+    assert {(r.tool, r.status) for r in engine.list_operations().items} == {("preview", "refused")}  # nothing ran
 
 
 @pytest.mark.parametrize(
@@ -345,7 +345,7 @@ def test_bad_stack_names_are_rejected_before_the_cli_runs(engine: Engine, bad: s
 def test_bad_targets_are_rejected_before_the_cli_runs(engine: Engine, target: str) -> None:
     with pytest.raises(InvalidInput, match="not a resource URN"):
         engine.preview(STACK, user="alice", targets=[target])
-    assert engine.list_operations().items == []
+    assert [(r.tool, r.status) for r in engine.list_operations().items] == [("preview", "refused")]  # nothing ran
 
 
 def test_unknown_stack(engine: Engine) -> None:
