@@ -20,11 +20,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from engine.errors import ApprovalInvalid
-from engine.previews import write_atomic
+from engine.previews import STORE_MODE
+from engine.store_files import ensure_dir, read_regular, write_atomic
 from engine.trust import canonical_json
 from engine.vocabulary import Kind, echo, is_id
 
 log = logging.getLogger(__name__)
+APPROVAL_LIMIT = 64 * 1024  # bytes: an approval is small; anything bigger is not one
 
 
 class Method(StrEnum):
@@ -69,12 +71,15 @@ def load_or_create_key(path: Path) -> bytes:
 
 
 class ApprovalStore:
-    """Approval files and their single-use markers. Anyone may write here: only signatures make an approval."""
+    """Approval files (anyone may add one: only signatures make an approval) and the single-use markers (in a
+    folder only the engine's user can write, so nobody un-uses or pre-uses an approval)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, consumed: Path | None = None) -> None:
         self.root = root
+        self.consumed = consumed or root.parent / "consumed"
 
     def save(self, approval: Approval) -> Approval:
+        ensure_dir(self.root, STORE_MODE)
         write_atomic(self.root / f"{approval.approval_id}.json", approval.model_dump_json(indent=2))
         return approval
 
@@ -82,11 +87,14 @@ class ApprovalStore:
         if not is_id(approval_id):
             raise ApprovalInvalid(f"{echo(approval_id)} is not an approval id")
         try:
-            return Approval.model_validate_json((self.root / f"{approval_id}.json").read_text())
+            approval = Approval.model_validate_json(read_regular(self.root / f"{approval_id}.json", APPROVAL_LIMIT))
         except FileNotFoundError:
             raise ApprovalInvalid(f"no approval {approval_id!r}", approval_id=approval_id) from None
-        except (ValidationError, OSError, UnicodeDecodeError):
+        except (ValidationError, OSError, UnicodeDecodeError, MemoryError):
             raise ApprovalInvalid(f"approval {approval_id!r} is unreadable", approval_id=approval_id) from None
+        if approval.approval_id != approval_id:
+            raise ApprovalInvalid(f"the file of approval {approval_id!r} holds another approval")
+        return approval
 
     def for_preview(self, preview_id: str) -> list[Approval]:
         """Every readable approval that names this preview; unreadable files are skipped with a warning."""
@@ -102,12 +110,13 @@ class ApprovalStore:
         return found
 
     def used(self, approval_id: str) -> bool:
-        return (self.root / f"{approval_id}.used").exists()
+        return (self.consumed / f"{approval_id}.used").exists()
 
     def consume(self, approval_id: str, operation_id: str) -> None:
         """Mark the approval used; exactly one caller wins, even across processes."""
         try:
-            fd = os.open(self.root / f"{approval_id}.used", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            marker = ensure_dir(self.consumed, 0o700) / f"{approval_id}.used"
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:
             raise ApprovalInvalid("the approval was already used", approval_id=approval_id) from None
         with os.fdopen(fd, "w") as f:

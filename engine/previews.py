@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from engine.errors import PreviewNotFound
+from engine.store_files import ensure_dir, read_regular, write_atomic
 from engine.vocabulary import Kind, echo, is_id
 
 
@@ -47,36 +46,19 @@ class PreviewRecord(BaseModel):
     )
 
     def binding(self) -> str:
-        """The digest an approval signs: everything that decides what gets applied, and by whose request."""
-        body = {
-            "preview_id": self.preview_id,
-            "kind": self.kind,
-            "stack": self.stack,
-            "requester": self.user,
-            "targets": self.targets,
-            "refresh": self.refresh,
-            "expires_epoch": self.expires_epoch,
-            "digests": self.digests.model_dump(),
-            "plan_file": self.plan_file,
-            "plan_sha256": self.plan_sha256,
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace `path` whole. Store files are readable by others by default: approvers on other accounts review
-    previews, and nothing in them is secret (they are masked)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+        """The digest an approval signs: the whole record. That is everything that decides what gets applied (kind,
+        stack, requester, targets, refresh, expiry, digests, plan) and everything the approver was shown (the
+        result, the property diffs), so neither can be changed without voiding the approvals."""
+        body = self.model_dump(mode="json")
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class PreviewStore:
-    def __init__(self, root: Path) -> None:
+    """Preview records (readable by approvers on other accounts) and their saved plans (private to the engine)."""
+
+    def __init__(self, root: Path, plans: Path | None = None) -> None:
         self.root = root
+        self.plans = plans or root.parent / "plans"
 
     def _path(self, preview_id: str) -> Path:
         if not is_id(preview_id):
@@ -84,23 +66,33 @@ class PreviewStore:
         return self.root / f"{preview_id}.json"
 
     def plan_path(self, preview_id: str) -> Path:
-        return self.root / f"{preview_id}.plan.json"
+        """Where the CLI saves the plan: a folder only the engine's user can enter, so nobody swaps it."""
+        return ensure_dir(self.plans, 0o700) / f"{preview_id}.plan.json"
 
     def save(self, record: PreviewRecord) -> None:
+        ensure_dir(self.root, STORE_MODE)
         write_atomic(self._path(record.preview_id), record.model_dump_json(indent=2))
 
     def get(self, preview_id: str) -> PreviewRecord:
         try:
-            return PreviewRecord.model_validate_json(self._path(preview_id).read_text())
+            record = PreviewRecord.model_validate_json(read_regular(self._path(preview_id)))
         except FileNotFoundError:
             raise PreviewNotFound(f"no preview {preview_id!r}; run a preview first", preview_id=preview_id) from None
+        except (OSError, ValueError):
+            raise PreviewNotFound(f"preview {preview_id!r} is unreadable", preview_id=preview_id) from None
+        if record.preview_id != preview_id:
+            raise PreviewNotFound(f"the file of preview {preview_id!r} holds another preview", preview_id=preview_id)
+        return record
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_regular(path)).hexdigest()
 
 
-SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".tpl", ".txt", ".json", ".toml", ".rego")
+SOURCE_SUFFIXES = (".py", ".yaml", ".yml", ".tpl", ".txt", ".json", ".toml", ".rego", ".so", ".pyd", ".pth")
+
+
+STORE_MODE = 0o1777  # anyone may add files (approvals are submitted here); only a file's owner may replace it
 
 
 def tree_digest(root: Path, paths: tuple[str, ...]) -> str:

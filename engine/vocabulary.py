@@ -39,7 +39,8 @@ class Kind(StrEnum):
         """One approval id or several, as a list (the N-person rule may need more than one)."""
         if approval_id is None:
             return []
-        return [approval_id] if isinstance(approval_id, str) else list(approval_id)
+        given = [approval_id] if isinstance(approval_id, str) else list(approval_id)
+        return [part for item in given for part in item.split(",") if part]  # also "ID1,ID2" from scripts
 
     @property
     def verb(self) -> str:

@@ -99,7 +99,7 @@ def layout(base: Path) -> dict[str, str]:
     (base / "approvers.yaml").write_text(yaml.safe_dump(trust))
     state = own(_mkdir(base / "state"), SERVER, 0o711)
     for store in ("previews", "approvals"):
-        own(_mkdir(state / store), SERVER, 0o777)  # agents may write anything here
+        own(_mkdir(state / store), SERVER, 0o1777)  # agents may add anything here (not replace the server's files)
     keys = own(_mkdir(base / "server"), SERVER, 0o700)
     ServerKey.generate(keys / "ed25519.key")
     own(keys / "ed25519.key", SERVER, 0o600)
@@ -215,11 +215,13 @@ async def attacks(client):
     pid = preview["ok"]["preview_id"]
     out["preview_id"] = pid
     out["apply_unapproved"] = await call(client, "apply", {"preview_id": pid})
-    try:
-        Path(os.environ["SERVER_KEY_FILE"]).read_bytes()
-        out["server_key"] = "read"
-    except OSError as exc:
-        out["server_key"] = type(exc).__name__
+    for name, path in (("server_key", os.environ["SERVER_KEY_FILE"]),
+                       ("state", str(state / "backend" / ".pulumi" / "stacks" / "datamcp" / "gcp-dev.json"))):
+        try:
+            Path(path).read_bytes()
+            out[name] = "read"
+        except OSError as exc:
+            out[name] = type(exc).__name__
     def dev(draft):
         draft = draft.model_copy(update={"method": Method.DEV})
         return draft.model_copy(update={"signature": hmac.new(b"guess", draft.payload(), hashlib.sha256).hexdigest()})
@@ -227,13 +229,16 @@ async def attacks(client):
     forge(pid, Method.SSH, "bob", lambda d: signed(d, SshSigner(Path.home() / ".ssh" / "id_ed25519")))
     path = state / "previews" / f"{pid}.json"
     record = json.loads(path.read_text())
-    replace(path, json.dumps(record | {"user": "someone-else"}))
+    try:
+        replace(path, json.dumps(record | {"user": "someone-else"}))
+        out["replace_preview"] = "replaced"
+    except OSError as exc:
+        out["replace_preview"] = type(exc).__name__
     home = Path.home()
     own = {"DATAMCP_AUDIT_URL": f"sqlite:///{home}/audit.db", "DATAMCP_NOTARY_KEY_FILE": f"{home}/notary.key"}
     cli = subprocess.run([sys.executable, "-m", "engine.cli", "approve", pid, "--approver", "bob", "--yes"],
                          capture_output=True, text=True, env={**os.environ, **own})
     out["cli_approve"] = {"code": cli.returncode, "err": cli.stderr[-300:]}
-    replace(path, json.dumps(record))
     out["apply_forged"] = await call(client, "apply", {"preview_id": pid})
 
 async def main():
@@ -261,7 +266,8 @@ def test_an_agent_with_a_shell_cannot_release_a_change_but_a_proven_approver_can
     d = deployment
     tried = run_agent(d, "attack")
     assert "approval" in str(tried["apply_unapproved"]["error"])  # type: ignore[index]
-    assert tried["server_key"] == "PermissionError"
+    assert tried["server_key"] == "PermissionError" and tried["state"] == "PermissionError"
+    assert tried["replace_preview"] == "PermissionError"  # the store is sticky: the server's files stay its own
     assert tried["cli_approve"]["code"] == 4 and "must be signed" in tried["cli_approve"]["err"]  # type: ignore[index]
     assert "approval" in str(tried["apply_forged"]["error"])  # type: ignore[index]
     assert Inventory(d.base / "state" / "sandbox").list("datamcp", "gcp-dev") == []  # nothing reached the cloud

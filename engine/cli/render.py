@@ -109,7 +109,16 @@ def synth_markdown(result: SynthResult, *, limit: int = GITHUB_COMMENT_LIMIT) ->
 
 
 def review_text(review: PreviewReview) -> str:
-    """Exactly what an approval binds: each change with its old -> new values, why it replaces, what else matters."""
+    """Exactly what an approval binds: each change with its old -> new values, why it replaces, what else matters.
+    Control characters are shown escaped, so nothing in a preview can redraw the terminal."""
+    return _visible(_review_lines(review))
+
+
+def _visible(text: str) -> str:
+    return "".join(c if c == "\n" or (c.isprintable() and c != "\x1b") else repr(c)[1:-1] for c in text)
+
+
+def _review_lines(review: PreviewReview) -> str:
     p = review.preview
     lines = [
         f"Preview {p.preview_id}: {p.kind} of {p.stack}, requested by {review.requester}, expires {p.expires_at}",

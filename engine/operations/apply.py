@@ -126,7 +126,7 @@ def _apply_locked(
     handle = parts.sessions.handle(op, stack)
     parts.sessions.learn_secrets(op, handle)
     deployment, pending = parts.sessions.state(stack, handle)
-    plan = parts.previews.root / preview.plan_file if preview.plan_file else None
+    plan = parts.previews.plans / preview.plan_file if preview.plan_file else None
     state = requirements.StateFacts(
         digests=parts.sessions.digests(stack, deployment),
         pending=tuple(pending),

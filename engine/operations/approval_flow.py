@@ -26,7 +26,7 @@ def approve(
     with parts.journal.operation(Tool.APPROVE, preview.stack, approver, params) as op:
         op.preview_id, who = preview_id, op.user  # the journal puts the approver in normal form (or refuses)
         check_fresh(preview)
-        if same_principal(who, preview.user):
+        if same_principal(parts.trust.prover.canonical(who), parts.trust.prover.canonical(preview.user)):
             raise ApprovalInvalid(
                 f"{who!r} asked for this preview and cannot approve it: another person must approve",
                 preview_id=preview_id,
@@ -80,6 +80,7 @@ def approval_facts(parts: Parts, preview: PreviewRecord, approval: Approval) -> 
         proof=parts.trust.prover.prove(approval, parts.environment(preview.stack)),
         used=parts.approvals.used(approval.approval_id),
         now=time.time(),
+        requester=parts.trust.prover.canonical(preview.user),
     )
 
 
@@ -160,6 +161,11 @@ def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> d
             "ci_route": f"GitHub Actions: run the 'apply' workflow with stack={preview.stack} and "
             f"preview_id={preview_id}; the '{preview.stack}' environment's reviewers approve it",
             "expires_at": preview.result.get("expires_at"),
+            "trust": (
+                "signed mode: only people in the trust list can approve, each with their own key"
+                if signed_mode
+                else "dev mode: anyone who can run the CLI here can approve; not a trust boundary"
+            ),
         }
 
 

@@ -7,6 +7,7 @@ final audit record. See docs/engine.md and docs/architecture.md.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ class Engine:
         self, settings: Settings, *, audit: AuditStore | None = None, catalog: StackCatalog | None = None
     ) -> None:
         self.settings = settings
+        if settings.approval_mode == "signed":
+            os.umask(0o077)  # state, backend and keys private to the server's user; store files set their own modes
         store = audit if audit is not None else open_store(settings.audit_url)
         self.parts = Parts.wire(settings, catalog or RegistryCatalog(), store)
         self.catalog, self.audit = self.parts.catalog, self.parts.audit
@@ -103,7 +106,9 @@ class Engine:
     def approve_as_server(self, preview_id: str, *, approver: str, evidence: dict[str, str]) -> Approval:
         """An approval for a person the server authenticated itself (console login, CI reviewer), with the proof."""
         signer = self.parts.trust.server_signer()
-        return approval_flow.approve(self.parts, preview_id, approver=approver, signer=signer, evidence=evidence)
+        stack = self.previews.get(preview_id).stack
+        person = self.parts.trust.prover.known_approver(approver, stack, self.parts.environment(stack))
+        return approval_flow.approve(self.parts, preview_id, approver=person, signer=signer, evidence=evidence)
 
     def up(
         self,

@@ -82,7 +82,7 @@ def _preview(
         refresh=refresh,
         expires_epoch=int(created) + parts.settings.preview_ttl_seconds,
         digests=parts.sessions.digests(stack, deployment),
-        plan_file=plan.name if plan.exists() else None,  # relative to the previews dir: portable between runners
+        plan_file=plan.name if plan.exists() else None,  # relative to the plans dir: portable between runners
         plan_sha256=file_sha256(plan) if plan.exists() else None,
         change_summary=dict(result.change_summary),
     )

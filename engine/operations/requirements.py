@@ -35,6 +35,7 @@ class ApprovalFacts:
     proof: Proof
     used: bool
     now: float
+    requester: str = ""  # the preview's requester as a person (trust-list principal); "" means its name as given
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def approval_for_this_kind_and_stack(f: ApprovalFacts) -> Refusal:
 
 
 def approver_is_not_requester(f: ApprovalFacts) -> Refusal:
-    if same_principal(f.approval.approver, f.preview.user):
+    people = {f.approval.approver, f.proof.principal or f.approval.approver}
+    if any(same_principal(who, f.requester or f.preview.user) or same_principal(who, f.preview.user) for who in people):
         return _invalid(f, "self-approval is not allowed")
     return None
 

@@ -98,6 +98,7 @@ class Approver(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     principal: Principal
+    aliases: tuple[Principal, ...] = ()  # the same person as other systems name them (e.g. github:alice, for CI)
     roles: tuple[Role, ...] = Field(min_length=1)
     stacks: tuple[StackPattern, ...] = ()  # fnmatch patterns over stack names
     environments: tuple[Literal["dev", "prod"], ...] = ()
@@ -165,7 +166,7 @@ class TrustList:
             name = normalize_principal(principal)
         except InvalidIdentity:
             return None
-        return next((a for a in self.approvers if a.principal == name), None)
+        return next((a for a in self.approvers if name == a.principal or name in a.aliases), None)
 
     def has_role(self, principal: str, role: Role) -> bool:
         """Whether the list gives `principal` this role (for admin actions: cancel others' operations, re-init)."""
@@ -245,13 +246,14 @@ def _check_unique(source: str, approvers: Sequence[Approver]) -> None:
     principals: dict[str, int] = {}
     keys: dict[SshPublicKey, int] = {}
     for index, entry in enumerate(approvers):
-        first = principals.setdefault(entry.principal, index)
-        if first != index:
-            raise TrustListInvalid(
-                f"{source}: approvers[{index}] lists principal {entry.principal!r} again (first at approvers[{first}])",
-                file=source,
-                entry=f"approvers[{index}]",
-            )
+        for name in (entry.principal, *entry.aliases):
+            first = principals.setdefault(name, index)
+            if first != index:
+                raise TrustListInvalid(
+                    f"{source}: approvers[{index}] lists principal {name!r} again (first at approvers[{first}])",
+                    file=source,
+                    entry=f"approvers[{index}]",
+                )
         for key in entry.keys:
             owner = keys.setdefault(key, index)
             if owner != index:

@@ -105,6 +105,24 @@ class Prover:
     def trust(self) -> TrustList:
         return TrustList.load(self.trust_file)
 
+    def canonical(self, name: str) -> str:
+        """The person behind a name: their trust-list principal when the list knows the name or one of its
+        aliases (so `github:bob` and `bob` are one person), else the name in normal form."""
+        entry = self.trust().approver(name) if self.trust_file.is_file() else None
+        return entry.principal if entry is not None else normalize_principal(name)
+
+    def known_approver(self, name: str, stack: str, environment: str) -> str:
+        """In signed mode a person the server vouches for must still be in the trust list (by principal or alias)
+        and allowed this stack; the answer is their principal, so one person counts once however named."""
+        if self.mode == "dev":
+            return normalize_principal(name)
+        entry = self.trust().approver(name)
+        if entry is None or not entry.may_approve(stack, environment):
+            raise ApprovalInvalid(
+                f"{name!r} is not an approver of stack {stack!r} ({environment}) in {self.trust_file.name}"
+            )
+        return entry.principal
+
     def prove(self, approval: Approval, environment: str) -> Proof:
         try:
             return Proof(self._principal(approval, environment))
@@ -119,7 +137,7 @@ class Prover:
             if self.server is None:
                 raise ApprovalInvalid("a server-issued approval, but no server key is configured to verify it")
             self.server.verify(payload, approval.signature)
-            return normalize_principal(approval.approver)
+            return self.known_approver(approval.approver, approval.stack, environment)
         if self.mode != "dev" or self.dev_key is None:
             raise ApprovalInvalid("dev-mode approvals are not accepted: approvals must be signed by a proven person")
         if not hmac.compare_digest(approval.signature, DevSigner(self.dev_key).sign(payload)):

@@ -39,12 +39,29 @@ def scenario(base: Path, preview_id: str) -> dict[str, str]:
     }
 
 
+def trust_list(base: Path) -> Path:
+    """The team's approvers.yaml: carol, known to CI by her GitHub login."""
+    key = base / "carol-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+    carol = {
+        "principal": "carol",
+        "aliases": ["github:carol"],
+        "roles": ["approver"],
+        "environments": ["dev"],
+        "keys": [key.with_name("carol-key.pub").read_text().strip()],
+    }
+    path = base / "approvers.yaml"
+    path.write_text(json.dumps({"version": 1, "approvers": [carol]}))
+    return path
+
+
 def approve(runner: Any, fake_gh: Any, preview_id: str, approved_by: str) -> Any:
     fake_gh.state = {"approved_by": approved_by}
     step = runner.step("apply.yml", "apply", "approve")
     env = runner.env("apply.yml", "apply", step, scenario(runner.base, preview_id))
     assert env["DATAMCP_APPROVAL_MODE"] == "signed" and env["DATAMCP_SANDBOX"] == "0"
-    return runner.run(step, {**env, **fake_gh.env()})
+    trust = {"DATAMCP_APPROVERS_FILE": str(trust_list(runner.base))}
+    return runner.run(step, {**env, **fake_gh.env(), **trust})
 
 
 def previewed_by(runner: Any, requester: str) -> str:

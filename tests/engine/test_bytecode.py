@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.bytecode import is_private, use_private_prefix
+from engine.bytecode import UnsafeBytecodeCache, is_private, use_private_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,10 +51,27 @@ def test_the_engine_never_runs_planted_bytecode(checkout: Path) -> None:
     assert list((checkout.parent / "cache" / "datamcp" / "pycache").rglob("naming*.pyc"))
 
 
-def test_a_prefix_others_can_write_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_configured_prefix_others_can_write_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shared = tmp_path / "shared"
-    shared.mkdir(mode=0o777)
+    shared.mkdir()
     shared.chmod(0o777)
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(shared))
     monkeypatch.setattr(sys, "pycache_prefix", sys.pycache_prefix)
-    assert not is_private(shared) and use_private_prefix() is None
+    assert not is_private(shared)
+    with pytest.raises(UnsafeBytecodeCache, match="not private"):
+        use_private_prefix()
+
+
+def test_a_default_prefix_below_a_folder_others_can_swap_gives_way_to_a_fresh_private_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    swappable = tmp_path / "agent-owned"
+    swappable.mkdir()
+    swappable.chmod(0o777)  # another user could rename our cache folder away and put theirs in its place
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(swappable / "cache"))
+    monkeypatch.setattr(sys, "pycache_prefix", sys.pycache_prefix)
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    chosen = use_private_prefix()
+    assert not str(chosen).startswith(str(swappable)) and is_private(chosen)
+    assert sys.pycache_prefix == str(chosen)

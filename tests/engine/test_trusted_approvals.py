@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +248,66 @@ def test_without_a_server_key_nothing_can_be_issued_by_the_server(signed_engine:
     preview = signed_engine.preview(STACK, user="alice-agent")
     with pytest.raises(ServerKeyInvalid, match="no server key"):
         signed_engine.approve_as_server(preview.preview_id, approver="bob", evidence={})
+
+
+def test_the_review_an_approver_sees_is_bound(
+    signed_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    record = signed_engine.previews.get(preview.preview_id)
+    shown = record.result | {"change_summary": {"update": 1}, "changes": record.result["changes"][:1]}
+    signed_engine.previews.save(record.model_copy(update={"result": shown, "property_diffs": {}}))
+    review = signed_engine.review(preview.preview_id)
+    assert review.preview.change_summary == {"update": 1}  # the fake is what the approver would see...
+    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    with pytest.raises(StalePreview, match="audit trail recorded"):  # ...and it is not what gets applied
+        apply(signed_engine, preview.preview_id, approval.approval_id)
+    assert cloud(signed_settings) == []
+
+
+def test_a_fifo_in_the_approval_store_does_not_hang_the_agents_route(
+    signed_engine: Engine, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    os.mkfifo(signed_engine.approvals.root / "00000000-0000-0000-0000-000000000000.json")
+    started = time.monotonic()
+    assert signed_engine.apply_preview(preview.preview_id, user="alice-agent").applied
+    assert time.monotonic() - started < 120
+
+
+def test_use_markers_and_plans_are_where_only_the_engine_can_write(
+    signed_engine: Engine, ssh_keys: dict[str, Path]
+) -> None:
+    preview = signed_engine.preview(STACK, user="alice-agent")
+    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    assert apply(signed_engine, preview.preview_id, approval.approval_id).applied
+    consumed = signed_engine.approvals.consumed
+    plans = signed_engine.previews.plans
+    assert (consumed / f"{approval.approval_id}.used").exists() and not list(
+        signed_engine.approvals.root.glob("*.used")
+    )
+    assert stat.S_IMODE(consumed.stat().st_mode) == 0o700 and stat.S_IMODE(plans.stat().st_mode) == 0o700
+    assert stat.S_IMODE(signed_engine.previews.root.stat().st_mode) == 0o1777
+
+
+def test_a_preview_file_holding_another_preview_is_refused(signed_engine: Engine) -> None:
+    first = signed_engine.preview(STACK, user="alice-agent")
+    second = signed_engine.preview(STACK, user="alice-agent")
+    root = signed_engine.previews.root
+    (root / f"{second.preview_id}.json").write_text((root / f"{first.preview_id}.json").read_text())
+    with pytest.raises(InvalidInput, match="holds another preview"):
+        signed_engine.review(second.preview_id)
+
+
+def test_a_server_approval_must_name_a_person_of_the_trust_list_once(
+    server_engine: Engine, signed_settings: Settings, ssh_keys: dict[str, Path]
+) -> None:
+    preview = server_engine.preview("aws-prod", user="alice-agent")
+    with pytest.raises(ApprovalInvalid, match="not an approver"):
+        server_engine.approve_as_server(preview.preview_id, approver="github:stranger", evidence={})
+    server_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    again = server_engine.approve_as_server(preview.preview_id, approver="bob", evidence={"via": "console"})
+    assert again.approver == "bob"
+    with pytest.raises(ApprovalRequired, match="has 1 of the 2 approval"):
+        server_engine.apply_preview(preview.preview_id, user="alice-agent")
