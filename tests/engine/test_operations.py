@@ -380,3 +380,15 @@ def test_destroy_keeps_protected_resources_unless_targeted(engine: Engine, sandb
     engine.destroy("aws-prod", user="alice", preview_id=dry.preview.preview_id, approval_id=approvals)
     left = {r["urn"] for r in inventory(sandbox_settings, "aws-prod")}
     assert table in left and len(left) == 1
+
+
+def test_an_approved_refresh_preview_is_applied_with_its_refresh(engine: Engine, sandbox_settings: Settings) -> None:
+    deploy(engine)
+    bucket = next(r for r in inventory(sandbox_settings) if r["type"] == "gcp:storage/bucket:Bucket")
+    Inventory(sandbox_settings.sandbox_dir).drift(bucket["urn"], versioning={"enabled": False})
+    preview = engine.preview(STACK, user="alice", refresh=True)
+    assert preview.change_summary.get("update") == 1  # the drift, to be put right
+    approval = engine.approve(preview.preview_id, approver="bob")
+    applied = engine.up(STACK, user="alice", preview_id=preview.preview_id, approval_id=approval.approval_id)
+    assert applied.change_summary.get("update") == 1
+    assert engine.refresh(STACK, user="alice").drifted == []
