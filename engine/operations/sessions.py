@@ -18,6 +18,7 @@ from engine.errors import OperationCancelled, OperationFailed, StackBusy, StackC
 from engine.operations.cancellation import Cancellation
 from engine.operations.context import HOST, OperationContext
 from engine.operations.failures import FailureKind, classify, last_error
+from engine.operations.workdir import sync_workdir
 from engine.previews import Digests, file_sha256, tree_digest
 from engine.sandbox.mode import ensure_mode
 from engine.settings import Settings
@@ -64,6 +65,7 @@ class StackSessions:
                 idle = self._idle.get(stack) or []
                 reused = idle.pop() if idle else None
             if reused is not None:
+                self._workdir(stack)
                 reused.workspace.pulumi_command = command
                 op.handle = reused
                 return reused
@@ -73,7 +75,7 @@ class StackSessions:
                 project=self.catalog.project,
                 stack=stack,
                 program=self._program(),
-                work_dir=self.settings.project_root,
+                work_dir=self._workdir(stack),
                 command=command,
                 create=create,
             )
@@ -85,6 +87,10 @@ class StackSessions:
         if op is not None:
             op.handle = handle
         return handle
+
+    def _workdir(self, stack: str) -> Path:
+        """The CLI's folder, synced from the checkout before every operation (the checkout is never written)."""
+        return sync_workdir(self.settings.project_root, self.settings.state_dir / "workspace", stack)
 
     def _program(self) -> Callable[[], None]:
         """The stack program, remembering a config error it raised so the failure can say which key is wrong."""

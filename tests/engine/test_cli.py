@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from engine.cli import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INVALID, EXIT_OK, EXI
 from engine.settings import Settings
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -156,3 +158,26 @@ def test_an_invalid_config_value_is_invalid_input_naming_the_key(cli, sandbox_se
     config.write_text(config.read_text().replace("    replicas: 1\n", "    replicas: many\n", 1))
     code, _, err = cli("preview", "gcp-dev", "--user", "alice")
     assert code == EXIT_INVALID and "Pulumi.gcp-dev.yaml" in err and "replicas" in err, err
+
+
+def test_read_only_commands_leave_a_fresh_clone_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    monkeypatch.setenv("DATAMCP_PROJECT_ROOT", str(clone))
+    monkeypatch.setenv("DATAMCP_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DATAMCP_TOOLS_DIR", str(ROOT / ".tools" / "bin"))
+    for argv in (
+        ["stacks"],
+        ["describe", "aws-prod"],
+        ["preview", "aws-prod"],
+        ["preview", "gcp-prod"],
+        ["refresh", "gcp-dev"],
+        ["ops", "list"],
+        ["ops", "verify"],
+    ):
+        assert main(argv) == EXIT_OK, argv
+    capsys.readouterr()
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True)
+    assert status.stdout == ""
