@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastmcp.server.auth import AccessToken, TokenVerifier
+from pydantic import ValidationError
 
 from engine.access import ROLES, Principal, load_tokens, load_tokens_file, token_digest
 from engine.errors import SettingsError
@@ -34,13 +35,19 @@ class HashedTokenVerifier(TokenVerifier):
 
 
 def auth_provider(settings: McpSettings) -> TokenVerifier:
-    """JWT (issuer, audience, JWKS) when configured, else static tokens; with neither, HTTP refuses to start."""
+    """JWT (issuer, audience, JWKS, expiry) when configured, else static tokens; with neither, HTTP refuses to
+    start."""
     if settings.jwt_jwks_uri:
-        from fastmcp.server.auth.providers.jwt import JWTVerifier  # only production pays for loading it
+        from engine.mcpserver.jwt_verifier import ExpiringJWTVerifier  # only production pays for loading it
 
         if not settings.jwt_issuer or not settings.jwt_audience:
             raise SettingsError("DATAMCP_MCP_JWT_JWKS_URI needs DATAMCP_MCP_JWT_ISSUER and DATAMCP_MCP_JWT_AUDIENCE")
-        return JWTVerifier(jwks_uri=settings.jwt_jwks_uri, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        return ExpiringJWTVerifier(
+            jwks_uri=settings.jwt_jwks_uri,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
     table: dict[str, Principal] = {}
     if settings.tokens_file is not None:
         table.update(load_tokens_file(settings.tokens_file))
@@ -62,12 +69,26 @@ def principal_from_token(
         roles = claims.get(settings.jwt_roles_claim) or []  # only our claim grants roles
         if isinstance(roles, str):
             roles = roles.split()
-        known = [r for r in roles if r in ROLES]
-        name = str(claims.get("sub") or token.client_id)
-        return Principal(name=name, roles=known) if known else None
+        known = [r for r in roles if r in ROLES] if isinstance(roles, list) else []
+        name = principal_name(token)
+        return Principal(name=name, roles=known) if known and name else None
     if transport == "http":
         return None
     return Principal(name=local_user, roles=settings.stdio_roles)
+
+
+def token_subject(token: AccessToken) -> str:
+    return str((token.claims or {}).get("sub") or token.client_id)
+
+
+def principal_name(token: AccessToken) -> str | None:
+    """The principal a token stands for (`sub`, else the client id), or None when that is no usable name (the JWT
+    verifier refuses such tokens; a bad name is the client's mistake, never a traceback)."""
+    name = token_subject(token)
+    try:
+        return Principal(name=name, roles=["viewer"]).name
+    except ValidationError:
+        return None
 
 
 def check_stdio_roles(settings: McpSettings) -> None:

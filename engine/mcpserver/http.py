@@ -1,34 +1,72 @@
-"""The streamable-HTTP side: the ASGI app at /mcp behind a request-size limit, and the health probe."""
+"""The streamable-HTTP side: the ASGI app at /mcp behind a Host/Origin allowlist and a request-size limit counted on
+the stream, and the health probe."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastmcp import FastMCP
+from mcp.server.transport_security import RequestBodyLimitMiddleware
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from engine import __version__
+from engine.mcpserver.settings import McpSettings
+from engine.vocabulary import echo
 
 MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+WILDCARDS = ("", "0.0.0.0", "::", "[::]")  # noqa: S104 - bind addresses that name no host
+log = logging.getLogger(__name__)
 
 
-class SizeLimited:
-    """Refuses requests whose declared body is larger than `limit` (413) before they reach the server."""
+def allowed_hosts(settings: McpSettings) -> list[str]:
+    """The Host header values served: the configured ones, or the loopback names (and a specific bind address) with
+    the server's port; on port 80 also without it, as browsers send it."""
+    if settings.allowed_hosts:
+        return settings.allowed_hosts
+    bind = settings.host.lower()
+    names = [*LOOPBACK_NAMES, *([] if bind in WILDCARDS else [f"[{bind}]" if ":" in bind else bind])]
+    return [f"{name}:{settings.port}" for name in dict.fromkeys(names)] + (names if settings.port == 80 else [])
 
-    def __init__(self, inner: Any, limit: int) -> None:
+
+def allowed_origins(settings: McpSettings) -> list[str]:
+    """The browser origins served: the configured ones, or every allowed host over http and https."""
+    return settings.allowed_origins or [
+        f"{scheme}://{host}" for host in allowed_hosts(settings) for scheme in ("http", "https")
+    ]
+
+
+class HostOriginGuard:
+    """DNS-rebinding protection: a request for a Host name that is not ours, or sent by a browser page from an origin
+    that is not ours (`null` included), gets 403 before it reaches auth or MCP. Requests without an Origin header
+    (non-browser clients) pass. The health probe is exempt: it reads nothing, and probes use the pod's address."""
+
+    def __init__(self, inner: Any, hosts: list[str], origins: list[str]) -> None:
         self.inner = inner
-        self.limit = limit
+        self.hosts = frozenset(hosts)
+        self.origins = frozenset(origins)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            size = dict(scope.get("headers") or []).get(b"content-length")
-            if size is not None and int(size) > self.limit:
-                await JSONResponse({"error": f"request larger than {self.limit} bytes"}, status_code=413)(
-                    scope, receive, send
-                )
+        if scope["type"] == "http" and scope.get("path") != HEALTH_PATH:
+            refusal = self.refusal(Headers(scope=scope))
+            if refusal is not None:
+                log.info("refused an HTTP request: %s", refusal)
+                await JSONResponse({"error": "forbidden", "message": refusal}, status_code=403)(scope, receive, send)
                 return
         await self.inner(scope, receive, send)
+
+    def refusal(self, headers: Headers) -> str | None:
+        host = headers.get("host", "").strip().lower()
+        if host not in self.hosts:
+            return f"Host {echo(host)} is not served here (DATAMCP_MCP_ALLOWED_HOSTS)"
+        origin = headers.get("origin")
+        if origin is not None and origin.strip().lower().rstrip("/") not in self.origins:
+            return f"Origin {echo(origin)} is not allowed (DATAMCP_MCP_ALLOWED_ORIGINS)"
+        return None
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -37,9 +75,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def add_health_route(mcp: FastMCP) -> None:
-    mcp.custom_route("/healthz", methods=["GET"])(healthz)
+    mcp.custom_route(HEALTH_PATH, methods=["GET"])(healthz)
 
 
-def asgi_app(mcp: FastMCP, max_request_bytes: int) -> SizeLimited:
-    """The server's streamable-HTTP app at /mcp with the size limit in front."""
-    return SizeLimited(mcp.http_app(path=MCP_PATH), max_request_bytes)
+def asgi_app(mcp: FastMCP, settings: McpSettings) -> HostOriginGuard:
+    """The server's streamable-HTTP app at /mcp: the Host/Origin allowlist first, then the size limit, which counts
+    the body as it arrives (chunked or not, whatever Content-Length claims) and answers 413 past the limit. FastMCP's
+    own Host/Origin guard stays off: ours answers 403 and knows the configured port."""
+    app = mcp.http_app(path=MCP_PATH, host_origin_protection=False)
+    limited = RequestBodyLimitMiddleware(app, settings.max_request_bytes)
+    return HostOriginGuard(limited, allowed_hosts(settings), allowed_origins(settings))

@@ -1,23 +1,27 @@
-"""What every tool shares, held once: the engine, who is calling, the rate limit, and running an engine call."""
+"""What every tool shares, held once: the engine, who is calling, the limits, and running an engine call."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from fastmcp import Context
+from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.auth import AccessToken
 from fastmcp.server.dependencies import get_access_token
+from fastmcp.tools import Tool
 from fastmcp.utilities.authorization import AuthContext
+from mcp.types import ToolAnnotations
 
-from engine.access import Principal, RateLimiter, Role
-from engine.errors import DataMcpError
+from engine.access import Principal, Role
+from engine.errors import DataMcpError, Outcome
 from engine.mcpserver.auth import Transport, principal_from_token
+from engine.mcpserver.limits import CLIENT_ERROR, CliSlots, RateLimit
 from engine.mcpserver.progress import ProgressBridge
 from engine.mcpserver.settings import McpSettings
 from engine.operations import Engine
@@ -41,15 +45,30 @@ class Call:
 
 
 class ToolRuntime:
-    """The preamble of every tool (who calls, rate limit, operation id, progress) and the bridge from async tools
-    to the blocking engine, in one place so that tool bodies only say which engine call they make."""
+    """The preamble of every tool (who calls, rate limits, a CLI slot, operation id, progress) and the bridge from
+    async tools to the blocking engine, in one place so that tool bodies only say which engine call they make."""
 
     def __init__(self, engine: Engine, settings: Settings, mcp_settings: McpSettings, transport: Transport) -> None:
         self.engine = engine
         self.settings = settings
         self.mcp_settings = mcp_settings
         self.transport = transport
-        self.limiter = RateLimiter(mcp_settings.rate_limit_per_minute)
+        self.operations_limit = RateLimit(
+            mcp_settings.rate_limit_per_minute,
+            "previews, applies and drift checks",
+            "DATAMCP_MCP_RATE_LIMIT_PER_MINUTE",
+        )
+        self.reads_limit = RateLimit(
+            mcp_settings.read_rate_limit_per_minute, "synths and stack reads", "DATAMCP_MCP_READ_RATE_LIMIT_PER_MINUTE"
+        )
+        self.slots = CliSlots(mcp_settings.max_concurrent_cli, mcp_settings.cli_wait_seconds)
+        self.roles: dict[str, Role] = {}  # tool name -> the role it needs
+
+    def add_tool(self, mcp: FastMCP, fn: Callable[..., object], annotations: ToolAnnotations, role: Role) -> None:
+        """Register a tool that needs `role`: neither listed to nor run for callers without it."""
+        tool = Tool.from_function(fn, annotations=annotations, auth=self.needs(role))
+        self.roles[tool.name] = role
+        mcp.add_tool(tool)
 
     def principal(self, token: AccessToken | None) -> Principal | None:
         return principal_from_token(token, self.mcp_settings, self.transport, self.settings.default_user)
@@ -58,7 +77,7 @@ class ToolRuntime:
         """The principal of the current request, or a refusal."""
         principal = self.principal(get_access_token())
         if principal is None:
-            raise ToolError("no valid credentials with a known role")
+            raise ToolError("no valid credentials with a known role", log_level=logging.WARNING)
         return principal
 
     def needs(self, role: Role) -> Callable[[AuthContext], bool]:
@@ -70,17 +89,11 @@ class ToolRuntime:
 
         return check
 
-    def limit(self, principal: Principal) -> None:
-        if not self.limiter.allow(principal.name):
-            raise ToolError(
-                f"rate limit: at most {self.mcp_settings.rate_limit_per_minute} previews/applies a minute "
-                f"for {principal.name}; wait and retry"
-            )
-
-    async def run(self, fn: Callable[[], T], *, call: Call | None = None) -> T:
-        """Run a blocking engine call in a thread; a cancelled request cancels the engine operation too, and engine
-        errors become tool errors that start with their code."""
-        future = asyncio.get_running_loop().run_in_executor(None, fn)
+    async def run(self, fn: Callable[[], T], *, call: Call | None = None, cli: bool = False) -> T:
+        """Run a blocking engine call in a thread (in a CLI slot when it runs the CLI or a synth worker); a cancelled
+        request cancels the engine operation too, and engine errors become tool errors that start with their code
+        (the caller's errors logged as one line)."""
+        future = await self.slots.start(fn) if cli else asyncio.get_running_loop().run_in_executor(None, fn)
         progress = call.progress if call is not None else None
         async with progress.sending() if progress is not None else contextlib.nullcontext():
             try:
@@ -92,18 +105,23 @@ class ToolRuntime:
                         await asyncio.wait_for(asyncio.shield(future), timeout=CANCEL_GRACE_SECONDS)
                 raise
             except DataMcpError as exc:
-                raise ToolError(f"{exc.code}: {exc.message}") from None
+                level = logging.ERROR if exc.outcome is Outcome.FAILED else CLIENT_ERROR
+                raise ToolError(f"{exc.code}: {exc.message}", log_level=level) from None
 
     async def as_caller(self, fn: Callable[[Principal], T]) -> T:
         """An engine call that needs to know who asks but starts no operation of its own."""
         principal = self.caller()
         return await self.run(lambda: fn(principal))
 
-    async def operation(self, fn: Callable[[Call], T], ctx: Context | None = None, *, limited: bool = True) -> T:
-        """An engine operation: the caller (rate limited unless `limited` is off), a fresh operation id that a
+    async def cli_read(self, fn: Callable[[], T]) -> T:
+        """A read that runs the CLI or a synth worker: the caller, the reads rate limit, a CLI slot."""
+        self.reads_limit.check(self.caller())
+        return await self.run(fn, cli=True)
+
+    async def operation(self, fn: Callable[[Call], T], ctx: Context | None = None) -> T:
+        """An engine operation: the caller, the operations rate limit, a CLI slot, a fresh operation id that a
         cancelled request cancels, and progress notifications when the client's context is given."""
         principal = self.caller()
-        if limited:
-            self.limit(principal)
+        self.operations_limit.check(principal)
         call = Call(principal, str(uuid.uuid4()), ProgressBridge(ctx) if ctx is not None else None)
-        return await self.run(lambda: fn(call), call=call)
+        return await self.run(lambda: fn(call), call=call, cli=True)

@@ -10,6 +10,7 @@ from fastmcp import FastMCP
 from engine import __version__
 from engine.mcpserver import tools_admin, tools_change, tools_read
 from engine.mcpserver.auth import Transport, auth_provider, check_stdio_roles
+from engine.mcpserver.gate import Gate, quiet_client_errors
 from engine.mcpserver.http import add_health_route, asgi_app
 from engine.mcpserver.runtime import ToolRuntime
 from engine.mcpserver.settings import McpSettings, load_mcp_settings
@@ -39,6 +40,8 @@ def create_server(
     auth = auth_provider(mcp_settings) if transport == "http" else None
     runtime = ToolRuntime(engine or Engine(settings), settings, mcp_settings, transport)
     mcp = FastMCP("datamcp", instructions=INSTRUCTIONS, version=__version__, auth=auth, mask_error_details=True)
+    mcp.add_middleware(Gate(runtime))
+    quiet_client_errors()
     for group in (tools_read, tools_change, tools_admin):
         group.register(mcp, runtime)
     add_health_route(mcp)
@@ -68,7 +71,8 @@ class StopsWorkers:
 def http_app(
     settings: Settings, mcp_settings: McpSettings | None = None, *, engine: Engine | None = None
 ) -> StopsWorkers:
-    """The streamable-HTTP ASGI app (at /mcp) with a request-size limit in front; stopping it stops the workers."""
+    """The streamable-HTTP ASGI app (at /mcp) behind the Host/Origin allowlist and the request-size limit; stopping it
+    stops the workers."""
     mcp_settings = mcp_settings or load_mcp_settings()
     server = create_server(settings, mcp_settings, transport="http", engine=engine)
-    return StopsWorkers(asgi_app(server, mcp_settings.max_request_bytes))
+    return StopsWorkers(asgi_app(server, mcp_settings))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastmcp import Context, FastMCP
-from fastmcp.tools import Tool
 from mcp.types import ToolAnnotations
 
 from engine.doctor import run_checks
@@ -48,10 +47,10 @@ class AdminTools:
 
         return (await self.rt.operation(run, ctx)).model_dump()
 
-    def check_toolchain(self) -> dict[str, Any]:
+    async def check_toolchain(self) -> dict[str, Any]:
         """Whether the pieces DataMCP needs (pulumi CLI, helm, Python packages, state backend, audit store) are
         present. Use it when another tool fails with a toolchain error."""
-        return toolchain_report(run_checks(self.rt.settings))
+        return toolchain_report(await self.rt.cli_read(lambda: run_checks(self.rt.settings)))
 
 
 def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
@@ -59,9 +58,7 @@ def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
     for every role."""
     tools = AdminTools(runtime)
     if not runtime.mcp_settings.read_only:
-        mcp.add_tool(Tool.from_function(tools.cancel_operation, annotations=STOPS, auth=runtime.needs("operator")))
+        runtime.add_tool(mcp, tools.cancel_operation, STOPS, "operator")
         if runtime.mcp_settings.enable_destroy:
-            mcp.add_tool(
-                Tool.from_function(tools.destroy, annotations=CHANGES_INFRASTRUCTURE, auth=runtime.needs("admin"))
-            )
-    mcp.add_tool(Tool.from_function(tools.check_toolchain, annotations=READ_ONLY, auth=runtime.needs("viewer")))
+            runtime.add_tool(mcp, tools.destroy, CHANGES_INFRASTRUCTURE, "admin")
+    runtime.add_tool(mcp, tools.check_toolchain, READ_ONLY, "viewer")

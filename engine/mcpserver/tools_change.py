@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastmcp import Context, FastMCP
-from fastmcp.tools import Tool
 from mcp.types import ToolAnnotations
 
 from engine.mcpserver.arguments import Reason
@@ -50,6 +49,5 @@ def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
     if runtime.mcp_settings.read_only:
         return
     tools = ChangeTools(runtime)
-    operator = runtime.needs("operator")
-    mcp.add_tool(Tool.from_function(tools.request_apply, annotations=RECORDS, auth=operator))
-    mcp.add_tool(Tool.from_function(tools.apply, annotations=CHANGES_INFRASTRUCTURE, auth=operator))
+    runtime.add_tool(mcp, tools.request_apply, RECORDS, "operator")
+    runtime.add_tool(mcp, tools.apply, CHANGES_INFRASTRUCTURE, "operator")

@@ -6,14 +6,15 @@ import json
 from typing import Any
 
 from fastmcp import Context, FastMCP
-from fastmcp.tools import Tool
+from fastmcp.exceptions import PromptError
 from mcp.types import ToolAnnotations
 
 from engine.mcpserver.arguments import Cursor, Offset, PageSize, Stack, Targets, UserFilter
+from engine.mcpserver.limits import CLIENT_ERROR
 from engine.mcpserver.presenting import bounded_preview, synth_page
 from engine.mcpserver.runtime import ToolRuntime
 from engine.synth import synth
-from engine.vocabulary import Id, Status
+from engine.vocabulary import Id, Status, echo, is_id
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 LOOKS_OUTSIDE = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_world_hint=True)
@@ -33,18 +34,18 @@ class ReadTools:
     async def describe_stack(self, stack: Stack) -> dict[str, Any]:
         """Describe a stack: its config schema, current outputs (secrets shown as [secret]), whether it is deployed
         and its last operation."""
-        return (await self.rt.run(lambda: self.engine.describe(stack))).model_dump()
+        return (await self.rt.cli_read(lambda: self.engine.describe(stack))).model_dump()
 
     async def get_outputs(self, stack: Stack) -> dict[str, Any]:
         """The stack's current outputs; secret outputs are shown as [secret]."""
-        return await self.rt.run(lambda: self.engine.outputs(stack))
+        return await self.rt.cli_read(lambda: self.engine.outputs(stack))
 
     async def synth(
         self, stack: Stack, offset: Offset = 0, limit: PageSize = 50, include_inputs: bool = False
     ) -> dict[str, Any]:
         """The stack's full resource graph computed offline (no cloud, no credentials): counts by type, stack outputs
         and a page of resources (use offset/limit for the rest). Use it when no preview is possible."""
-        result = await self.rt.run(lambda: synth(stack, self.rt.settings.project_root))
+        result = await self.rt.cli_read(lambda: synth(stack, self.rt.settings.project_root))
         return synth_page(result, offset, limit, include_inputs)
 
     async def preview(
@@ -64,8 +65,7 @@ class ReadTools:
     async def check_drift(self, stack: Stack) -> dict[str, Any]:
         """Compare the stack's state with what exists (nothing is changed): the drifted resources and what differs."""
         result = await self.rt.operation(
-            lambda call: self.engine.refresh(stack, user=call.user, preview_only=True, operation_id=call.id),
-            limited=False,
+            lambda call: self.engine.refresh(stack, user=call.user, preview_only=True, operation_id=call.id)
         )
         return result.model_dump()
 
@@ -92,8 +92,7 @@ class ReadTools:
 
     async def stack_outputs(self, name: str) -> str:
         """A stack's current outputs (secrets masked)."""
-        self.rt.caller()
-        return json.dumps(await self.rt.run(lambda: self.engine.outputs(name)), sort_keys=True)
+        return json.dumps(await self.rt.cli_read(lambda: self.engine.outputs(name)), sort_keys=True)
 
     async def operation_resource(self, operation_id: str) -> str:
         """One operation's audit record."""
@@ -103,6 +102,8 @@ class ReadTools:
 
 def review_preview(preview_id: str) -> str:
     """Help explain a preview to a person before they approve it."""
+    if not is_id(preview_id):
+        raise PromptError(f"{echo(preview_id)} is not a preview id", log_level=CLIENT_ERROR)
     return (
         f"Explain preview {preview_id} to the person who must approve it. Fetch it with the preview's result "
         "(or run preview again), then: 1) say in one sentence what will change, 2) list every delete and "
@@ -115,7 +116,6 @@ def review_preview(preview_id: str) -> str:
 def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
     """The viewer's tools (every role has them), the stack and operation resources and the review prompt."""
     tools = ReadTools(runtime)
-    viewer = runtime.needs("viewer")
     for fn, hints in (
         (tools.list_stacks, READ_ONLY),
         (tools.describe_stack, READ_ONLY),
@@ -126,7 +126,7 @@ def register(mcp: FastMCP, runtime: ToolRuntime) -> None:
         (tools.get_operation, READ_ONLY),
         (tools.list_operations, READ_ONLY),
     ):
-        mcp.add_tool(Tool.from_function(fn, annotations=hints, auth=viewer))
+        runtime.add_tool(mcp, fn, hints, "viewer")
     mcp.resource("stack://{name}/outputs", mime_type="application/json")(tools.stack_outputs)
     mcp.resource("ops://{operation_id}", mime_type="application/json")(tools.operation_resource)
     mcp.prompt(review_preview)

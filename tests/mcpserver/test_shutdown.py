@@ -6,28 +6,20 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastmcp import Client
 from fastmcp.client.auth import BearerAuth
 
-from engine.settings import default_project_root
+from engine.settings import Settings, default_project_root
 
 pytestmark = pytest.mark.slow
 ROOT = default_project_root()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stat_fields(pid: int) -> list[str] | None:
@@ -52,7 +44,7 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def running(pid: int) -> bool:
+def running_pid(pid: int) -> bool:
     """Still there and not a zombie (an exited process nobody reaped yet holds no resources)."""
     fields = stat_fields(pid)
     return fields is not None and fields[0] != "Z"
@@ -65,46 +57,22 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def wait_until(check: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {seconds} s")
-        time.sleep(0.1)
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/healthz", timeout=1) as response:  # noqa: S310 - loopback only
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path, set[int]]]:
+def server(
+    tmp_path: Path, start_server: Callable[..., Any]
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path, set[int]]]:
     state = tmp_path / "state"
-    env = {**os.environ, "DATAMCP_STATE_DIR": str(state), "DATAMCP_PROJECT_ROOT": str(ROOT), "DATAMCP_SANDBOX": "1"}
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_server", "--transport", "http", "--port", str(port), "--dev-tokens"],
-        env=env,
-        cwd=str(ROOT),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    running = start_server(Settings(project_root=ROOT, state_dir=state, sandbox=True), "--dev-tokens")
+    proc = running.proc
     children: set[int] = set()  # the test adds the server's children it saw
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: healthy(url) or proc.poll() is not None, 90, "the server did not answer /healthz")
-        assert proc.poll() is None, "the server exited at start-up"
-        yield proc, url, state, children
+        yield proc, running.url, state, children
     finally:
         children |= descendants(proc.pid)
         proc.kill()
         proc.wait(30)
         for pid in children:  # never leave a worker behind, even when the test failed
-            if running(pid):
+            if running_pid(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -131,4 +99,7 @@ def test_sigterm_stops_the_server_and_its_synth_workers(
         proc.wait(30)
     except subprocess.TimeoutExpired:
         raise AssertionError("the server did not exit within 30 s of SIGTERM") from None
-    wait_until(lambda: not any(running(pid) for pid in children), 10, "a synth worker outlived the server")
+    deadline = time.monotonic() + 10
+    while any(running_pid(pid) for pid in children):
+        assert time.monotonic() < deadline, "a synth worker outlived the server within 10 s"
+        time.sleep(0.1)
