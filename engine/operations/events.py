@@ -12,10 +12,16 @@ from pulumi import automation as auto
 from engine.operations.context import OperationContext
 from engine.operations.property_diff import step_diff
 from engine.results import Diagnostic, PolicyViolation, ProgressEvent, ResourceChange
-from engine.vocabulary import REPLACE_STEPS, UNCHANGED_OPS, ChangeOp, ProgressKind
+from engine.vocabulary import REPLACE_STEPS, UNCHANGED_OPS, ChangeOp, ProgressKind, urn_name
 
 ProgressCallback = Callable[[ProgressEvent], None]
 PROVIDER_PREFIX = "pulumi:providers:"
+
+
+def is_default_provider(meta: Any) -> bool:
+    """Providers the engine adds on its own; explicit ones are resources of the stack like any other (and the
+    change summary counts them, so the change list does too)."""
+    return bool(meta.type.startswith(PROVIDER_PREFIX) and urn_name(meta.urn).startswith("default"))
 
 
 def resource_change(meta: Any) -> ResourceChange:
@@ -80,7 +86,7 @@ class EventCollector:
 
     def _pre(self, meta: Any) -> None:
         op = meta.op.value
-        if meta.type.startswith(PROVIDER_PREFIX) or op in UNCHANGED_OPS:
+        if is_default_provider(meta) or op in UNCHANGED_OPS:
             return
         if op in REPLACE_STEPS:
             if meta.urn in self.changes:
@@ -92,7 +98,7 @@ class EventCollector:
         self._progress(ProgressKind.RESOURCE_STARTED, meta, op)
 
     def _outputs(self, meta: Any) -> None:
-        if meta.type.startswith(PROVIDER_PREFIX):
+        if is_default_provider(meta):
             return
         if meta.op.value in (ChangeOp.UPDATE, ChangeOp.DELETE):  # what a refresh found changed or gone
             self.refreshed[meta.urn] = resource_change(meta)

@@ -77,7 +77,8 @@ def test_preview_approve_up_then_no_changes(engine: Engine, sandbox_settings: Se
     cloud, steps, providers = counts()
     preview = engine.preview(STACK, user="alice", on_progress=progress.append)
     assert preview.change_summary == {"create": steps + providers} and preview.has_changes
-    assert {c.op for c in preview.changes} == {"create"} and len(preview.changes) == steps
+    assert {c.op for c in preview.changes} == {"create"} and len(preview.changes) == steps + providers
+    assert len(preview.changes) == sum(preview.change_summary.values())  # the list and the summary agree
     approval = engine.approve(preview.preview_id, approver="bob")
     result = engine.up(
         STACK,
@@ -90,12 +91,12 @@ def test_preview_approve_up_then_no_changes(engine: Engine, sandbox_settings: Se
     assert result.outputs["kubeconfig"] == "[secret]" and result.update_version == 1
     assert len(inventory(sandbox_settings)) == cloud
     finished = [p for p in progress if p.kind == "resource_finished" and p.total]
-    assert finished and finished[-1].done == finished[-1].total == steps
+    assert finished and finished[-1].done == finished[-1].total == steps + providers
     again = engine.preview(STACK, user="alice")
     assert not again.has_changes and again.changes == []
     up_record = engine.get_operation(result.operation_id)
     assert up_record.status == "succeeded" and up_record.approval_id == approval.approval_id
-    assert up_record.update_version == 1 and len(up_record.resource_refs) == steps
+    assert up_record.update_version == 1 and len(up_record.resource_refs) == steps + providers
     assert engine.audit.verify().ok
 
 
@@ -392,3 +393,11 @@ def test_an_approved_refresh_preview_is_applied_with_its_refresh(engine: Engine,
     applied = engine.up(STACK, user="alice", preview_id=preview.preview_id, approval_id=approval.approval_id)
     assert applied.change_summary.get("update") == 1
     assert engine.refresh(STACK, user="alice").drifted == []
+
+
+def test_a_cancel_that_lands_before_the_cli_runs_ends_cancelled(engine: Engine) -> None:
+    op_id = "early-cancel-0001"
+    engine.request_cancel(op_id)  # the client gave up before the operation reached the CLI
+    with pytest.raises(OperationCancelled):
+        engine.preview(STACK, user="alice", operation_id=op_id)
+    assert engine.get_operation(op_id).status == "cancelled"
