@@ -159,6 +159,13 @@ class SimulatedProvider(provider_pb2_grpc.ResourceProviderServicer):
         if target and target in urn:
             os._exit(17)
 
+    def _reject(self, op: str, urn: str, inputs: dict[str, Any]) -> None:
+        """Fault injection for tests: refuse the request and echo it in the error, as many cloud APIs do with a
+        request they cannot parse, so secret inputs reach the CLI's error output in plain text."""
+        target = self.faults.get(f"reject_{op}")
+        if target and target in urn:
+            raise ValueError(f"the cloud refused the request {json.dumps(inputs, sort_keys=True)}")
+
     def _stall(self, op: str, urn: str) -> None:
         """Fault injection for tests: a slow cloud call, so a test can interrupt or cancel the operation."""
         target = self.faults.get(f"stall_{op}")
@@ -207,6 +214,7 @@ class SimulatedProvider(provider_pb2_grpc.ResourceProviderServicer):
                 # The same request again (e.g. after a crash): like a cloud API with idempotency tokens, it returns
                 # what the first request created instead of creating a second one.
                 return provider_pb2.CreateResponse(id=existing["id"], properties=to_struct(existing["outputs"]))
+        self._reject("create", request.urn, inputs)
         self.inventory.put(request.urn, rid, typ, inputs, outputs)
         self._stall("create", request.urn)
         self._fault("create", request.urn)
