@@ -51,6 +51,7 @@ class StackSessions:
         self._idle: dict[str, list[auto.Stack]] = {}
         self._secrets: dict[str, list[str]] = {}
         self._config_errors: dict[str, StackConfigError] = {}
+        self._creating: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         cancellation.journal.hooks(on_start=lambda op: None, on_end=self._release)
 
@@ -70,15 +71,7 @@ class StackSessions:
                 op.handle = reused
                 return reused
         try:
-            handle = stack_handle(
-                self.settings,
-                project=self.catalog.project,
-                stack=stack,
-                program=self._program(),
-                work_dir=self._workdir(stack),
-                command=command,
-                create=create,
-            )
+            handle = self._new_handle(stack, command, create)
         except auto.StackNotFoundError:
             raise
         except auto.CommandError as exc:
@@ -87,6 +80,25 @@ class StackSessions:
         if op is not None:
             op.handle = handle
         return handle
+
+    def _new_handle(self, stack: str, command: auto.PulumiCommand, create: bool) -> auto.Stack:
+        """Create or select the stack; two first operations at once (here or in another process) both get it."""
+        with self._creating.setdefault(stack, threading.Lock()):
+            for attempt in (1, 2):
+                try:
+                    return stack_handle(
+                        self.settings,
+                        project=self.catalog.project,
+                        stack=stack,
+                        program=self._program(),
+                        work_dir=self._workdir(stack),
+                        command=command,
+                        create=create,
+                    )
+                except auto.StackAlreadyExistsError:
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
     def _workdir(self, stack: str) -> Path:
         """The CLI's folder, synced from the checkout before every operation (the checkout is never written)."""

@@ -401,3 +401,20 @@ def test_a_cancel_that_lands_before_the_cli_runs_ends_cancelled(engine: Engine) 
     with pytest.raises(OperationCancelled):
         engine.preview(STACK, user="alice", operation_id=op_id)
     assert engine.get_operation(op_id).status == "cancelled"
+
+
+def test_two_first_operations_on_a_new_stack_both_run(engine: Engine) -> None:
+    results: list[Any] = []
+
+    def check() -> None:
+        try:
+            results.append(engine.refresh(STACK, user="alice"))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [type(r).__name__ for r in results] == ["RefreshResult", "RefreshResult"]
