@@ -4,7 +4,7 @@ SHELL := bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: bootstrap run test lint typecheck pytest fast lock tools clean-tools bench
+.PHONY: bootstrap run test lint typecheck pytest fast lock tools clean-tools bench mutate
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -33,6 +33,12 @@ pytest:
 ## The fast set only (no real CLI runs): seconds, for the edit-test loop.
 fast: bootstrap
 	$(VENV)/pytest -m "not slow" $(PYTEST_ARGS)
+
+## Mutation testing of the safety core (on demand, not part of `make test`): mutmut changes the rules one at a time in
+## a copy (mutants/) and runs the fast tests; prints the score per module and fails on a mutant no test kills that is
+## not listed as equivalent (scripts/mutation/equivalent.txt). `make mutate MUTANTS='engine.identity.*'` runs some.
+mutate: bootstrap
+	scripts/mutate.sh $(MUTANTS)
 
 ## Re-resolve requirements/lock.txt from requirements/*.in (needs registry access).
 lock:
