@@ -2,40 +2,89 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from engine.audit import OperationRecord
 from engine.doctor import DoctorReport
 from engine.results import ApplyResult, PreviewResult, SynthResult
 from engine.vocabulary import RISKY_OPS, ChangeOp, urn_name
 
 MAX_CHANGES = 100  # changes listed in one result; `changes_total` says how many there are
+RESULT_LIMIT = 16_000  # bytes of JSON in any default tool result: what an agent can take in at once
+OUTPUT_TAIL = 3_000  # characters of an operation's stdout/stderr in get_operation unless asked for more
+REFS_PAGE = 100  # resource URNs of an operation per page
 RISKY_NAMED = 10  # deleted or replaced resources named in a preview's summary
 SYNTH_FIELDS = {"urn", "type", "name", "parent", "custom", "protect"}  # a synth page's fields without inputs
 
 
-def preview_summary(preview: PreviewResult) -> str:
-    """One paragraph to show the person: what changes, what is deleted or replaced, and what to do next."""
+def preview_summary(preview: PreviewResult, can_request: bool = True) -> str:
+    """One paragraph to show the person: what changes, what is deleted or replaced, and what to do next (naming
+    only tools the caller has)."""
+    next_step = (
+        " To apply it, call request_apply and ask a person to approve."
+        if can_request
+        else " Applying it needs an approval requested by an operator and given by a person."
+    )
     counts = ", ".join(f"{n} to {op}" for op, n in sorted(preview.change_summary.items()) if op != ChangeOp.SAME and n)
     risky = [urn_name(c.urn) for c in preview.changes if c.op in RISKY_OPS]
     return (
         f"Preview {preview.preview_id} of {preview.stack}: {counts or 'no changes'}."
         + (f" It deletes or replaces {len(risky)} resource(s): {', '.join(risky[:RISKY_NAMED])}." if risky else "")
         + (f" {len(preview.diagnostics)} diagnostic(s)." if preview.diagnostics else "")
-        + (" To apply it, call request_apply and ask a person to approve." if preview.has_changes else "")
+        + (next_step if preview.has_changes else "")
     )
 
 
-def bounded_preview(preview: PreviewResult) -> dict[str, Any]:
-    data = preview.model_dump()
-    data["changes_total"] = len(data["changes"])
-    data["changes"] = data["changes"][:MAX_CHANGES]
-    data["summary"] = preview_summary(preview)
+def size(data: Any) -> int:
+    return len(json.dumps(data, default=str))
+
+
+def fit(data: dict[str, Any], key: str, limit: int = RESULT_LIMIT) -> dict[str, Any]:
+    """Keep as many items of the list `data[key]` as fit in `limit` bytes; say how many there are in total."""
+    items = data[key]
+    data[f"{key}_total"] = len(items)
+    lo, hi = 0, min(len(items), MAX_CHANGES)
+    while lo < hi:  # the longest prefix that fits
+        mid = (lo + hi + 1) // 2
+        if size({**data, key: items[:mid]}) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    data[key] = items[:lo]
+    data[f"{key}_truncated"] = lo < len(items)
     return data
 
 
+def bounded_preview(preview: PreviewResult, can_request: bool = True) -> dict[str, Any]:
+    data = preview.model_dump()
+    data["summary"] = preview_summary(preview, can_request)
+    return fit(data, "changes")
+
+
 def bounded_apply(result: ApplyResult) -> dict[str, Any]:
-    data = result.model_dump()
-    data["changes"] = data["changes"][:MAX_CHANGES]
+    return fit(result.model_dump(), "changes")
+
+
+def operation_item(record: OperationRecord) -> dict[str, Any]:
+    """An operation in a list: counts instead of its output and the resources it touched."""
+    item = record.model_dump(exclude={"stdout", "stderr", "resource_refs"})
+    item["resource_count"] = len(record.resource_refs)
+    return item
+
+
+def operation_detail(record: OperationRecord, refs_offset: int, full_output: bool) -> dict[str, Any]:
+    """One operation: the tail of its output (all of it on request) and one page of the resources it touched."""
+    data = record.model_dump(exclude={"resource_refs"})
+    if not full_output:
+        for stream in ("stdout", "stderr"):
+            text = data[stream]
+            data[stream] = text[-OUTPUT_TAIL:] if len(text) > OUTPUT_TAIL else text
+            data[f"{stream}_cut"] = len(text) > OUTPUT_TAIL
+    refs = record.resource_refs
+    data["resource_refs"] = refs[refs_offset : refs_offset + REFS_PAGE]
+    data["resource_count"] = len(refs)
+    data["next_refs_offset"] = refs_offset + REFS_PAGE if refs_offset + REFS_PAGE < len(refs) else None
     return data
 
 

@@ -73,6 +73,11 @@ class ToolRuntime:
     def principal(self, token: AccessToken | None) -> Principal | None:
         return principal_from_token(token, self.mcp_settings, self.transport, self.settings.default_user)
 
+    def can_request(self) -> bool:
+        """Whether the caller has request_apply (an operator on a server that is not read-only)."""
+        principal = self.principal(get_access_token())
+        return principal is not None and principal.has("operator") and not self.mcp_settings.read_only
+
     def caller(self) -> Principal:
         """The principal of the current request, or a refusal."""
         principal = self.principal(get_access_token())

@@ -20,9 +20,8 @@ from engine.synth import shutdown_workers
 
 INSTRUCTIONS = (
     "DataMCP previews infrastructure changes through Pulumi. You can list and describe stacks, synth their resource "
-    "graph offline, preview changes, check drift and read the audit trail. You cannot apply a change yourself: after "
-    "a preview, call request_apply and show the person the approval command it returns; once another person has "
-    "approved, apply(preview_id) runs exactly that preview."
+    "graph offline, preview changes, check drift and read the audit trail. You cannot approve a change: a person "
+    "approves each preview. Each preview result ends with a summary that says what your role can do next."
 )
 
 

@@ -11,7 +11,7 @@ from mcp.types import ToolAnnotations
 
 from engine.mcpserver.arguments import Cursor, Offset, PageSize, Stack, Targets, UserFilter
 from engine.mcpserver.limits import CLIENT_ERROR
-from engine.mcpserver.presenting import bounded_preview, synth_page
+from engine.mcpserver.presenting import bounded_preview, operation_detail, operation_item, synth_page
 from engine.mcpserver.runtime import ToolRuntime
 from engine.synth import synth
 from engine.vocabulary import Id, Status, echo, is_id
@@ -53,14 +53,14 @@ class ReadTools:
     ) -> dict[str, Any]:
         """Preview the changes to a stack (nothing is changed). Returns the change summary, changed resources,
         diagnostics, policy violations, a one-paragraph `summary` to show the person, and a `preview_id`; to apply
-        it, call request_apply. Sends progress notifications while it runs."""
+        it, follow the summary's next step. Sends progress notifications while it runs."""
         result = await self.rt.operation(
             lambda call: self.engine.preview(
                 stack, user=call.user, targets=targets, refresh=refresh, on_progress=call.progress, operation_id=call.id
             ),
             ctx,
         )
-        return bounded_preview(result)
+        return bounded_preview(result, can_request=self.rt.can_request())
 
     async def check_drift(self, stack: Stack) -> dict[str, Any]:
         """Compare the stack's state with what exists (nothing is changed): the drifted resources and what differs."""
@@ -69,9 +69,13 @@ class ReadTools:
         )
         return result.model_dump()
 
-    async def get_operation(self, operation_id: Id) -> dict[str, Any]:
-        """One operation from the audit trail: who, what, when, status, masked output, resources touched."""
-        return (await self.rt.run(lambda: self.engine.get_operation(operation_id))).model_dump()
+    async def get_operation(
+        self, operation_id: Id, refs_offset: Offset = 0, full_output: bool = False
+    ) -> dict[str, Any]:
+        """One operation from the audit trail: who, what, when, status, the tail of its masked output (all of it with
+        full_output) and a page of the resources it touched (pass next_refs_offset back for more)."""
+        record = await self.rt.run(lambda: self.engine.get_operation(operation_id))
+        return operation_detail(record, refs_offset, full_output)
 
     async def list_operations(
         self,
@@ -86,7 +90,7 @@ class ReadTools:
             lambda: self.engine.list_operations(stack=stack, user=user, status=status, limit=limit, cursor=cursor)
         )
         return {
-            "items": [r.model_dump(exclude={"stdout", "stderr"}) for r in page.items],
+            "items": [operation_item(r) for r in page.items],
             "next_cursor": page.next_cursor,
         }
 
@@ -97,7 +101,8 @@ class ReadTools:
     async def operation_resource(self, operation_id: str) -> str:
         """One operation's audit record."""
         self.rt.caller()
-        return (await self.rt.run(lambda: self.engine.get_operation(operation_id))).model_dump_json()
+        record = await self.rt.run(lambda: self.engine.get_operation(operation_id))
+        return json.dumps(operation_detail(record, 0, False), default=str)
 
 
 def review_preview(preview_id: str) -> str:
@@ -108,8 +113,8 @@ def review_preview(preview_id: str) -> str:
         f"Explain preview {preview_id} to the person who must approve it. Fetch it with the preview's result "
         "(or run preview again), then: 1) say in one sentence what will change, 2) list every delete and "
         "replacement first and why it happens (replace_keys), 3) mention diagnostics and policy violations, "
-        "4) say what could go wrong, and 5) give them the approval command from request_apply. Never claim "
-        "the change is applied until apply returns applied=true."
+        "4) say what could go wrong, and 5) tell them how to review and approve it (`datamcp show` and `datamcp "
+        "approve` with the preview id). Never claim the change is applied before the audit trail shows it."
     )
 
 
