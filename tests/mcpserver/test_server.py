@@ -258,8 +258,7 @@ def test_a_cancelled_preview_ends_cancelled_and_leaves_the_stack_unlocked(
     async def run() -> None:
         async with Client(server) as client:
             task = asyncio.create_task(client.call_tool("preview", {"stack": "gcp-dev"}))
-            await until(engine.audit.running, 20)
-            await asyncio.sleep(1.5)
+            await until(engine.audit.running, 20)  # the operation started: a cancel from now on ends it cancelled
             await cancel_and_wait(task, engine)
 
     asyncio.run(run())
