@@ -52,3 +52,10 @@ def ensure_dir(path: Path, mode: int) -> Path:
     if stat.S_IMODE(path.stat().st_mode) != mode and path.stat().st_uid == os.getuid():
         path.chmod(mode)
     return path
+
+
+def restrict_umask(signed_mode: bool) -> None:
+    """In signed mode the process's new files are private to its user (state, backend, keys); store files set
+    their own modes. Called by the entry points, never by library code (the umask is process-wide)."""
+    if signed_mode:
+        os.umask(0o077)

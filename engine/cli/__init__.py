@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from engine.cli.parser import build_parser
 from engine.errors import DataMcpError, ExitCode
 from engine.settings import load_settings
+from engine.store_files import restrict_umask
 
 # Exit codes (docs/cli.md), kept as names for scripts and tests; each error carries its own.
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = ExitCode.OK, ExitCode.FAILED, ExitCode.INVALID
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
+        restrict_umask(settings.approval_mode == "signed")
         for attr in ("user", "approver"):
             if hasattr(args, attr) and getattr(args, attr) is None:
                 setattr(args, attr, settings.default_user)

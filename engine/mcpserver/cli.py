@@ -12,6 +12,7 @@ from engine.mcpserver.connect import DevToken, connection_help, dev_tokens, dev_
 from engine.mcpserver.server import create_server, http_app
 from engine.mcpserver.settings import McpSettings, load_mcp_settings
 from engine.settings import Settings, load_settings
+from engine.store_files import restrict_umask
 
 EXIT_SETTINGS = 3
 
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        restrict_umask(settings.approval_mode == "signed")
         mcp_settings = load_mcp_settings(**overrides(args))
         if args.transport == "stdio":
             create_server(settings, mcp_settings).run(transport="stdio", show_banner=False)

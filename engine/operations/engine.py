@@ -7,7 +7,6 @@ final audit record. See docs/engine.md and docs/architecture.md.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,6 @@ class Engine:
         self, settings: Settings, *, audit: AuditStore | None = None, catalog: StackCatalog | None = None
     ) -> None:
         self.settings = settings
-        if settings.approval_mode == "signed":
-            os.umask(0o077)  # state, backend and keys private to the server's user; store files set their own modes
         store = audit if audit is not None else open_store(settings.audit_url)
         self.parts = Parts.wire(settings, catalog or RegistryCatalog(), store)
         self.catalog, self.audit = self.parts.catalog, self.parts.audit
