@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, outcome in sorted(mutants.items()):
             if outcome in ("killed", "timeout"):
                 counts["killed"] += 1
-            elif outcome == "survived" and name in known:
+            elif outcome in ("survived", "no tests") and name in known:
                 counts["equivalent"] += 1
             elif outcome == "not checked" and args.partial:
                 counts["unchecked"] += 1

@@ -84,3 +84,9 @@ def test_a_refused_call_does_not_break_the_bucket(clock: Clock) -> None:
     limiter.allow("alice")
     clock.now += 60.0
     assert limiter.allow("alice")
+
+
+def test_an_unreadable_token_file_is_named_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_tokens_file(tmp_path / "tokens.json")
+    assert caught.value.message == "cannot read the token file tokens.json: No such file or directory"

@@ -126,13 +126,13 @@ def test_a_junk_file_in_the_store_is_skipped_with_a_warning(
     store: ApprovalStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     store.save(approval("appr-0001"))
-    (store.root / "junk-0001.json").write_text("junk")
+    (store.root / "appr-0002.json").write_text("junk")
     store.save(approval("appr-0003"))
     with caplog.at_level(logging.WARNING, logger="engine.approvals"):
         found = store.for_preview("prev-0001")
     assert [a.approval_id for a in found] == ["appr-0001", "appr-0003"]
     assert [r.getMessage() for r in caplog.records] == [
-        "skipping 'junk-0001.json' in the approval store: approval 'junk-0001' is unreadable"
+        "skipping 'appr-0002.json' in the approval store: approval 'appr-0002' is unreadable"
     ]
 
 

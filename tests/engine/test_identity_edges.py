@@ -51,3 +51,7 @@ def test_a_name_of_the_shown_length_is_shown_whole() -> None:
     assert refusal("a" * 59 + "/")["message"] == (
         f"invalid principal {'a' * 59 + '/'!r}: contains '/' (U+002F); allowed are letters, digits and +-.:@_"
     )
+
+
+def test_a_name_over_the_raw_limit_is_refused_unread() -> None:
+    assert refusal("a" * (4 * MAX_LENGTH + 1))["reason"] == "longer than 128 characters"

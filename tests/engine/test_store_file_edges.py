@@ -67,12 +67,16 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path
 def test_a_temporary_file_that_cannot_be_removed_does_not_hide_the_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def disk_full(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
     def cannot(path: str) -> None:
         raise PermissionError(path)
 
+    monkeypatch.setattr(store_files.os, "replace", disk_full)
     monkeypatch.setattr(store_files.os, "unlink", cannot)
-    with pytest.raises(TypeError):
-        write_atomic(tmp_path / "f.json", 42)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="No space left on device"):
+        write_atomic(tmp_path / "f.json", "{}")
 
 
 def test_a_folder_is_created_with_its_parents_and_exact_mode(tmp_path: Path) -> None:

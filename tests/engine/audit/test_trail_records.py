@@ -227,3 +227,20 @@ def test_an_anchor_vouching_for_another_record_is_a_mismatch(trail: AuditTrail) 
     report = trail.verify()
     assert report.anchor.status == "mismatch"
     assert "record 1 is not the one the anchor vouches for (rewritten)" in report.problems
+
+
+def test_an_attachment_written_at_once_is_kept(trail: AuditTrail) -> None:
+    assert trail.append_or_spool(finished(), "full output") is None
+    assert trail.attachment("op-00001") == "full output"
+
+
+def test_an_anchored_record_erased_from_the_middle_is_a_mismatch(trail: AuditTrail) -> None:
+    for i in range(5):
+        trail.append(finished(f"op-{i:05d}"))
+    trail.anchor.write(trail.store.checkpoints()[2], restart=True)
+    with sqlite3.connect(trail.store.path) as conn:  # type: ignore[attr-defined]
+        conn.execute("DELETE FROM records WHERE seq = 3")
+    report = trail.verify()
+    assert report.anchor.status == "mismatch" and "record 3 is not the one the anchor vouches for (rewritten)" in (
+        report.problems
+    )

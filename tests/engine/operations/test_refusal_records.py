@@ -15,6 +15,7 @@ from engine.audit.sqlite import SqliteAuditStore
 from engine.audit.trail import AuditTrail
 from engine.errors import InvalidInput
 from engine.operations import refusals
+from engine.operations.context import HOST
 from engine.operations.refusals import RefusalLog
 from engine.trust.server_key import ServerKey
 
@@ -102,3 +103,8 @@ def test_the_budget_refills_one_refusal_per_sixtieth_of_a_minute(
     refuse(log)
     refuse(log)
     assert [r.summary for r in records(trail)][-2:] == [{}, {"suppressed_before": 1}]
+
+
+def test_a_refusal_names_the_host_that_refused(trail: AuditTrail) -> None:
+    refuse(RefusalLog(trail))
+    assert records(trail)[0].host == HOST

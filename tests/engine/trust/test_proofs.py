@@ -220,3 +220,30 @@ def test_a_known_approver_in_dev_mode_is_the_normal_form(tmp_path: Path) -> None
 def test_a_known_approver_in_signed_mode_must_be_listed(trust_file: Path) -> None:
     with pytest.raises(ApprovalInvalid):
         Prover("signed", trust_file).known_approver("zed", "aws-dev", "dev")
+
+
+def test_an_interactive_signer_leaves_the_reason_on_the_terminal(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        SshSigner(tmp_path / "missing", interactive=True).sign(b"payload")
+    assert caught.value.message == f"could not sign with {tmp_path / 'missing'}: ssh-keygen failed"
+
+
+def test_the_pub_file_beside_a_key_names_its_public_key(
+    tmp_path: Path, ssh_keys: dict[str, Path], public_keys: dict[str, str]
+) -> None:
+    held = tmp_path / "id_ed25519"
+    shutil.copy(ssh_keys["carol"], held)
+    held.chmod(0o600)
+    (tmp_path / "id_ed25519.pub").write_text(public_keys["bob"] + "\n")  # e.g. a key the agent holds
+    assert SshSigner(held).public_key() == SshPublicKey.parse(public_keys["bob"])
+
+
+def test_ssh_keygens_reason_is_cut_to_200_characters(tmp_path: Path) -> None:
+    folder = tmp_path / ("d" * 200)
+    folder.mkdir()
+    junk = folder / "junk"
+    junk.write_text("not a key\n")
+    junk.chmod(0o600)
+    with pytest.raises(InvalidInput) as caught:
+        SshSigner(junk).public_key()
+    assert len(caught.value.message) == len("cannot read the public key of junk: ") + 200

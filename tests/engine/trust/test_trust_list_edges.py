@@ -284,3 +284,35 @@ def test_the_trust_lists_counts_apply_to_its_stacks(write_trust: WriteTrust, pub
     path = write_trust([{"principal": "alice", "roles": ["admin"], "keys": [public_keys["alice"]]}])
     path.write_text(path.read_text() + "required_approvals:\n  aws-dev: 3\n")
     assert TrustList.load(path).required_approvals("aws-dev", "dev") == 3
+
+
+def test_a_principal_listed_twice_names_the_second_entry(public_keys: dict[str, str]) -> None:
+    data = listing(public_keys)
+    data["approvers"].append({**data["approvers"][0], "principal": "Alice", "keys": [public_keys["bob"]]})
+    assert parse_error(dump(data)) == {
+        "error": "trust_list_invalid",
+        "message": "approvers.yaml: approvers[1] lists principal 'alice' again (first at approvers[0])",
+        "file": "approvers.yaml",
+        "entry": "approvers[1]",
+    }
+
+
+def test_a_key_listed_for_two_people_names_both(public_keys: dict[str, str]) -> None:
+    data = listing(public_keys)
+    data["approvers"].append({**data["approvers"][0], "principal": "bob"})
+    assert parse_error(dump(data)) == {
+        "error": "trust_list_invalid",
+        "message": "approvers.yaml: approvers[1] (bob) reuses the ssh-ed25519 key of approvers[0] (alice)",
+        "file": "approvers.yaml",
+        "entry": "approvers[1]",
+    }
+
+
+def test_a_long_principal_is_named_cut_short(public_keys: dict[str, str]) -> None:
+    name = "a" * 70
+    message = str(parse_error(dump(listing(public_keys, principal=name, environments=["qa"])))["message"])
+    assert f" (principal '{'a' * 60}'): " in message
+
+
+def test_production_stacks_need_two_approvers_when_the_list_sets_no_count(trust: TrustList) -> None:
+    assert trust.required_approvals("aws-prod", "prod") == 2
