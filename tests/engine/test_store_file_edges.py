@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine import store_files
-from engine.store_files import UnsafeFile, ensure_dir, read_regular, write_atomic
+from engine.store_files import UnsafeFile, ensure_dir, read_regular, restrict_umask, write_atomic
 
 
 def test_a_file_of_exactly_the_limit_is_read_whole(tmp_path: Path) -> None:
@@ -98,3 +98,20 @@ def test_a_folder_of_another_user_is_left_as_it_is(tmp_path: Path, monkeypatch: 
     (tmp_path / "plans").chmod(0o755)
     monkeypatch.setattr(store_files.os, "getuid", lambda: os.stat(tmp_path).st_uid + 1)
     assert stat.S_IMODE(ensure_dir(tmp_path / "plans", 0o700).stat().st_mode) == 0o755
+
+
+def umask_after(signed_mode: bool) -> int:
+    old = os.umask(0o022)
+    try:
+        restrict_umask(signed_mode)
+        return os.umask(0o022)
+    finally:
+        os.umask(old)
+
+
+def test_signed_mode_makes_new_files_private_to_the_user() -> None:
+    assert umask_after(signed_mode=True) == 0o077
+
+
+def test_dev_mode_leaves_the_umask_alone() -> None:
+    assert umask_after(signed_mode=False) == 0o022
