@@ -44,11 +44,15 @@ def resource_change(meta: Any) -> ResourceChange:
 class EventCollector:
     """Collects one operation's events; called from the SDK's event thread."""
 
-    def __init__(self, op: OperationContext, on_progress: ProgressCallback | None, total: int | None) -> None:
+    def __init__(
+        self, op: OperationContext, on_progress: ProgressCallback | None, total: int | None, *, every_step: bool = False
+    ) -> None:
         self.op = op
         self.on_progress = on_progress
         self.total = total
+        self.every_step = every_step  # previews report unchanged resources too: progress over the whole stack
         self.done = 0
+        self.finished: set[str] = set()  # each resource counts once (components report their outputs twice)
         self.changes: dict[str, ResourceChange] = {}
         self.refreshed: dict[str, ResourceChange] = {}
         self.property_diffs: dict[str, dict[str, dict[str, Any]]] = {}
@@ -102,9 +106,19 @@ class EventCollector:
             return
         if meta.op.value in (ChangeOp.UPDATE, ChangeOp.DELETE):  # what a refresh found changed or gone
             self.refreshed[meta.urn] = resource_change(meta)
-        if meta.urn in self.changes:
-            self.done += 1
+        counted = meta.urn in self.changes or (self.every_step and meta.op.value == ChangeOp.SAME)
+        if counted and meta.urn not in self.finished:
+            self.finished.add(meta.urn)
+            self.done = len(self.finished)
+            if self.total is not None:
+                self.total = max(self.total, self.done)
             self._progress(ProgressKind.RESOURCE_FINISHED, meta, meta.op.value)
+
+    def set_total(self, total: int | None) -> None:
+        """The expected number of steps, once known (a preview learns it from the state beside the CLI run)."""
+        with self.lock:
+            if total:
+                self.total = max(total, self.done)
 
     def _diagnostic(self, d: Any) -> None:
         message = self.op.masker.text(d.message.strip())

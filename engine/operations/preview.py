@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,11 +56,12 @@ def _preview(
     preview_id = str(uuid.uuid4())
     plan = parts.previews.plan_path(preview_id)
     plan.parent.mkdir(parents=True, exist_ok=True)
-    collector = EventCollector(op, on_progress, None)
+    collector = EventCollector(op, on_progress, None, every_step=True)
     # The state export (mode check, pending operations, state digest) and the secret config values run beside
     # the preview: it changes nothing, and a mode mismatch still refuses it before any result is returned.
     with ThreadPoolExecutor(max_workers=2) as pool:
         state_future = pool.submit(parts.sessions.state, stack, handle)
+        state_future.add_done_callback(lambda done: collector.set_total(expected_steps(done)))
         secrets_future = pool.submit(parts.sessions.learn_secrets, op, handle)
         try:
             result = parts.sessions.run(
@@ -87,6 +88,15 @@ def _preview(
         change_summary=dict(result.change_summary),
     )
     return _save(parts, op, record, collector, pending, round(time.monotonic() - started, 3))
+
+
+def expected_steps(done: Future[tuple[dict[str, Any], list[str]]]) -> int | None:
+    """How many resources a preview steps through, as far as the current state knows (None for a new stack)."""
+    if done.exception() is not None:
+        return None
+    resources = done.result()[0].get("resources") or []
+    counted = [r for r in resources if "::default" not in r.get("urn", "")]
+    return len(counted) or None
 
 
 def _run_cli(

@@ -418,3 +418,12 @@ def test_two_first_operations_on_a_new_stack_both_run(engine: Engine) -> None:
     for t in threads:
         t.join(120)
     assert [type(r).__name__ for r in results] == ["RefreshResult", "RefreshResult"]
+
+
+def test_a_no_op_preview_reports_progress_over_the_whole_stack(engine: Engine) -> None:
+    deploy(engine)
+    events: list[Any] = []
+    preview = engine.preview(STACK, user="alice", on_progress=events.append)
+    assert not preview.has_changes and events
+    assert events[-1].total is not None and events[-1].done == events[-1].total
+    assert [e.done for e in events] == sorted(e.done for e in events)
