@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from engine.access import RateLimiter
 from engine.audit import OperationRecord, now
 from engine.audit.trail import AuditTrail
 from engine.errors import DataMcpError, InvalidIdentity, InvalidInput
@@ -22,8 +23,7 @@ PER_MINUTE = 20  # refusals recorded per caller per minute; the rest are counted
 class RefusalLog:
     def __init__(self, audit: AuditTrail, per_minute: int = PER_MINUTE) -> None:
         self.audit = audit
-        self.per_minute = per_minute
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self.limiter = RateLimiter(per_minute)
         self._suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -58,15 +58,11 @@ class RefusalLog:
 
     def _admit(self, who: str) -> int | None:
         """None when this caller's budget is spent (counted); else how many were suppressed before this one."""
-        moment = time.monotonic()
+        allowed = self.limiter.allow(who)
         with self._lock:
-            tokens, last = self._buckets.get(who, (float(self.per_minute), moment))
-            tokens = min(float(self.per_minute), tokens + (moment - last) * self.per_minute / 60.0)
-            if tokens < 1:
-                self._buckets[who] = (tokens, moment)
+            if not allowed:
                 self._suppressed[who] = self._suppressed.get(who, 0) + 1
                 return None
-            self._buckets[who] = (tokens - 1, moment)
             return self._suppressed.pop(who, 0)
 
 
