@@ -56,6 +56,10 @@ ApprovalRule = Callable[[ApprovalFacts], Refusal]
 Rule = Callable[[ApplyFacts], Refusal]
 
 
+def a_kind(kind: Kind) -> str:
+    return "an update" if kind == Kind.UPDATE else "a destroy"
+
+
 def _invalid(f: ApprovalFacts, message: str) -> ApprovalInvalid:
     return ApprovalInvalid(message, approval_id=f.approval.approval_id)
 
@@ -80,7 +84,7 @@ def approval_names_this_preview(f: ApprovalFacts) -> Refusal:
 def approval_for_this_kind_and_stack(f: ApprovalFacts) -> Refusal:
     a = f.approval
     if a.kind != f.preview.kind or a.stack != f.preview.stack:
-        return _invalid(f, f"the approval is for a {a.kind} of {a.stack}, not a {f.preview.kind}")
+        return _invalid(f, f"the approval is for {a_kind(a.kind)} of {a.stack}, not {a_kind(f.preview.kind)}")
     return None
 
 
@@ -121,7 +125,7 @@ def preview_matches_request(f: ApplyFacts) -> Refusal:
     p = f.preview
     if p.stack != f.stack or p.kind != f.kind:
         return ApprovalInvalid(
-            f"preview {p.preview_id} is a {p.kind} preview of {p.stack}, not a {f.kind} of {f.stack}",
+            f"preview {p.preview_id} is {a_kind(p.kind)} preview of {p.stack}, not {a_kind(f.kind)} of {f.stack}",
             preview_id=p.preview_id,
         )
     return None

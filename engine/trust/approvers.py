@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import stat
 import tempfile
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -136,6 +137,8 @@ class TrustList:
     def load(cls, path: Path) -> TrustList:
         """Read and validate the trust list at `path`; TrustListInvalid names the file and the entry at fault."""
         try:
+            if not stat.S_ISREG(path.stat().st_mode):  # links are followed (mounted ConfigMaps are links)
+                raise TrustListInvalid(f"{path}: not a regular file", file=str(path))
             with path.open("rb") as f:
                 data = f.read(MAX_FILE_BYTES + 1)
         except OSError as exc:

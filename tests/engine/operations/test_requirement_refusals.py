@@ -132,7 +132,7 @@ def test_a_used_approval_says_so() -> None:
 def test_a_preview_of_another_stack_names_both() -> None:
     assert refusal(apply_facts(stack="aws-prod")) == {
         "error": "approval_invalid",
-        "message": "preview prev-0001 is a update preview of aws-dev, not a update of aws-prod",
+        "message": "preview prev-0001 is an update preview of aws-dev, not an update of aws-prod",
         "preview_id": "prev-0001",
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -316,3 +317,10 @@ def test_a_long_principal_is_named_cut_short(public_keys: dict[str, str]) -> Non
 
 def test_production_stacks_need_two_approvers_when_the_list_sets_no_count(trust: TrustList) -> None:
     assert trust.required_approvals("aws-prod", "prod") == 2
+
+
+def test_a_fifo_in_place_of_the_trust_list_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "approvers.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(TrustListInvalid, match="not a regular file"):
+        TrustList.load(fifo)
