@@ -7,49 +7,14 @@ from typing import Any
 
 import pytest
 
-from engine.approvals import Approval, Method
+from engine.approvals import Approval
 from engine.errors import ApprovalInvalid, ApprovalRequired, PendingOperations, StalePreview
 from engine.operations import requirements
-from engine.operations.requirements import ApplyFacts, ApprovalFacts, StateFacts, check
-from engine.previews import Digests, PreviewRecord
+from engine.operations.requirements import ApplyFacts, ApprovalFacts, check
+from engine.previews import PreviewRecord
 from engine.trust.proofs import Proof
 from engine.vocabulary import Kind
-
-NOW = 1_800_000_000
-DIGESTS = Digests(program="p" * 64, config="c" * 64, state="s" * 32)
-STATE = StateFacts(digests=DIGESTS, pending=(), plan_sha256="a" * 64)
-
-
-def preview(**changes: Any) -> PreviewRecord:
-    base = PreviewRecord(
-        preview_id="prev-0001",
-        kind=Kind.UPDATE,
-        stack="aws-dev",
-        user="alice",
-        created_at="2027-01-15T08:00:00+00:00",
-        created_epoch=NOW - 60,
-        expires_epoch=NOW + 3600,
-        operation_id="op-00001",
-        digests=DIGESTS,
-        plan_file="prev-0001.plan.json",
-        plan_sha256="a" * 64,
-    )
-    return base.model_copy(update=changes)
-
-
-def approval(p: PreviewRecord, approver: str = "bob", **changes: Any) -> Approval:
-    base = Approval(
-        approval_id=f"appr-{approver}",
-        preview_id=p.preview_id,
-        kind=p.kind,
-        stack=p.stack,
-        binding=p.binding(),
-        approver=approver,
-        requested_by=p.user,
-        expires_epoch=NOW + 600,
-        method=Method.SSH,
-    )
-    return base.model_copy(update=changes)
+from tests.engine.operations.builders import DIGESTS, NOW, STATE, approval, preview
 
 
 def approval_facts(p: PreviewRecord, a: Approval, proven: str | None = "", **changes: Any) -> ApprovalFacts:
