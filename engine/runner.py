@@ -28,13 +28,16 @@ class InterruptiblePulumiCommand(auto.PulumiCommand):
             super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
         self._processes: set[subprocess.Popen[str]] = set()
+        self._signalled: set[int] = set()
         self.interrupted = False
 
     def interrupt(self) -> bool:
-        """Ask every running CLI process of this command to stop gracefully; True if one was running."""
+        """Ask every running CLI process of this command to stop gracefully, once: a second SIGINT makes the CLI
+        stop at once and leave operations pending. True if one was running."""
         with self._lock:
             self.interrupted = True
-            running = [p for p in self._processes if p.poll() is None]
+            running = [p for p in self._processes if p.poll() is None and p.pid not in self._signalled]
+            self._signalled.update(p.pid for p in running)
         for process in running:
             process.send_signal(signal.SIGINT)
         return bool(running)
@@ -75,6 +78,7 @@ class InterruptiblePulumiCommand(auto.PulumiCommand):
             with self._lock:
                 self._processes.add(process)
                 if self.interrupted:  # cancelled before the CLI started
+                    self._signalled.add(process.pid)
                     process.send_signal(signal.SIGINT)
             readers = [
                 threading.Thread(target=consume, args=(process.stdout, on_output, stdout_chunks)),
