@@ -39,6 +39,10 @@ PROGRAM_CLOSURE = (
 )
 CODE_ROOT = Path(__file__).resolve().parents[2]  # the program that runs is this checkout's code
 T = TypeVar("T")
+# The cloud SDKs import their submodules lazily on first use; two inline programs doing that at once in one process
+# see a half-built module ("module 'pulumi_aws.ec2' has no attribute 'Vpc'"). Program bodies only register resources
+# (the engine does the work afterwards), so running one body at a time costs little.
+PROGRAM_BODY = threading.Lock()
 
 
 class StackSessions:
@@ -110,7 +114,8 @@ class StackSessions:
 
         def program() -> None:
             try:
-                inner()
+                with PROGRAM_BODY:
+                    inner()
             except StackConfigError as exc:
                 with self._lock:
                     self._config_errors[pulumi.get_stack()] = exc

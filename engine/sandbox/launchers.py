@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from engine.sandbox.provider import PACKAGES, SANDBOX_DIR_ENV
+from engine.store_files import write_atomic
 
 
 def write_launchers(sandbox_dir: Path, python: str | None = None) -> Path:
@@ -27,8 +28,5 @@ def write_launchers(sandbox_dir: Path, python: str | None = None) -> Path:
             f'exec {shlex.quote(interpreter)} -m engine.sandbox.provider {package} "$@"\n'
         )
         if not script.exists() or script.read_text() != body:
-            tmp = script.with_suffix(".tmp")
-            tmp.write_text(body)
-            tmp.chmod(0o755)
-            tmp.replace(script)
+            write_atomic(script, body, mode=0o755)  # a temp file of its own: operations starting at once may race
     return bin_dir
