@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -138,8 +139,25 @@ def wait_healthy(url: str, server: subprocess.Popen[str]) -> None:
 def deployment() -> Iterator[Deployment]:
     if not PYTHON.exists() or not all(shutil.which(tool) for tool in ("setpriv", "useradd", "ssh-keygen")):
         pytest.fail(f"this test needs {PYTHON} (Debian's python3.11), setpriv, useradd and ssh-keygen")
-    with accounts():
+    with accounts(), traversable(ROOT):
         yield from _deployment()
+
+
+@contextmanager
+def traversable(path: Path) -> Iterator[None]:
+    """The other users must reach the checkout (its code, venv and tools are world-readable); a clone below a
+    private folder such as /root gets search-only permission on that folder for the test, restored afterwards."""
+    changed = []
+    for folder in reversed(path.resolve().parents):
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+            changed.append((folder, stat.S_IMODE(mode)))
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(mode)
 
 
 def _deployment() -> Iterator[Deployment]:
