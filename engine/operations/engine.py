@@ -1,9 +1,5 @@
-"""The Engine: one facade over the operations (preview, approve, up, refresh, destroy, cancel) and the read views.
-
-Lifecycle of a mutating operation: validate input -> write the `started` audit record (or refuse to run) -> take the
-stack's lock -> check the apply requirements -> consume the approval -> run the CLI with the saved plan -> write the
-final audit record. See docs/engine.md and docs/architecture.md.
-"""
+"""The Engine: one facade over the operations and the read views; the lifecycle of an operation is in docs/engine.md
+and who does what in docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -38,13 +34,11 @@ class Engine:
         self.parts = Parts.wire(settings, catalog or RegistryCatalog(), store)
         self.catalog, self.audit = self.parts.catalog, self.parts.audit
         self.previews, self.approvals, self.locks = self.parts.previews, self.parts.approvals, self.parts.locks
-        self.cancel_dir = self.parts.cancellation.root
         self.queries = Queries(self.catalog, self.parts.sessions, self.audit)
         self.mark_interrupted()
 
     def mark_interrupted(self) -> list[str]:
-        """Operations left `started` by a process on this host that is gone are recorded as `interrupted`."""
-        return self.parts.journal.mark_interrupted()
+        return self.parts.journal.mark_interrupted()  # operations of dead processes of this host: `interrupted`
 
     def list_stacks(self) -> list[StackInfo]:
         return self.queries.list_stacks()
@@ -165,9 +159,6 @@ class Engine:
     def review(self, preview_id: str) -> PreviewReview:
         """What an approval of this preview binds: changes with old -> new values, the binding, approvals so far."""
         return approval_flow.review(self.parts, preview_id)
-
-    def find_approvals(self, preview_id: str) -> list[str]:
-        return approval_flow.find_approvals(self.parts, preview_id)
 
     def apply_preview(
         self,
