@@ -13,6 +13,7 @@ from engine.errors import OperationNotFound
 from engine.masking import SECRET, Masker
 from engine.operations.sessions import StackSessions
 from engine.results import StackDescription, StackInfo
+from engine.state_files import StateFiles
 from engine.vocabulary import echo
 
 
@@ -21,13 +22,19 @@ class Queries:
         self.catalog = catalog
         self.sessions = sessions
         self.audit = audit
+        backend = sessions.settings.backend_path
+        self.state_files = StateFiles(backend, catalog.project) if backend is not None else None
 
     def list_stacks(self) -> list[StackInfo]:
         return stack_infos(self.catalog)
 
     def outputs(self, stack: str) -> dict[str, Any]:
-        """Current stack outputs; secret ones are shown as "[secret]"."""
+        """Current stack outputs; secret ones are shown as "[secret]". A file backend is read directly (cached by the
+        state's version); other backends ask the CLI."""
         check_stack(self.catalog, stack)
+        known = self.state_files.outputs(stack) if self.state_files is not None else None
+        if known is not None:
+            return known
         try:
             handle = self.sessions.handle(None, stack, create=False)
         except auto.StackNotFoundError:

@@ -427,3 +427,19 @@ def test_a_no_op_preview_reports_progress_over_the_whole_stack(engine: Engine) -
     assert not preview.has_changes and events
     assert events[-1].total is not None and events[-1].done == events[-1].total
     assert [e.done for e in events] == sorted(e.done for e in events)
+
+
+def test_outputs_come_from_a_file_backend_without_the_cli(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    deploy(engine)
+    through_the_cli = engine.queries.state_files
+    engine.queries.state_files = None
+    expected = engine.outputs(STACK)
+    engine.queries.state_files = through_the_cli
+
+    def no_cli(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a read view started the CLI")
+
+    monkeypatch.setattr(engine.parts.sessions, "handle", no_cli)
+    assert engine.outputs(STACK) == expected and expected["kubeconfig"] == "[secret]"
+    assert engine.describe(STACK).outputs == expected
+    assert engine.outputs("gcp-prod") == {}  # never deployed
