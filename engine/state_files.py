@@ -63,4 +63,5 @@ class StateFiles:
             return None
         root = next((r for r in resources if r.get("type") == STACK_TYPE), None)
         outputs = (root or {}).get("outputs") or {}
-        return Masker().obj({k: _masked(v) for k, v in sorted(outputs.items())})  # credential shapes too
+        masked: dict[str, Any] = Masker().obj({k: _masked(v) for k, v in sorted(outputs.items())})
+        return masked  # credential shapes masked too

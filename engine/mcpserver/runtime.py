@@ -123,6 +123,14 @@ class ToolRuntime:
         self.reads_limit.check(self.caller())
         return await self.run(fn, cli=True)
 
+    async def state_read(self, fn: Callable[[], T]) -> T:
+        """A read of a stack's state: from a file backend it needs no CLI (and never waits behind operations for
+        a CLI slot); other backends ask the CLI."""
+        if self.engine.queries.state_files is None:
+            return await self.cli_read(fn)
+        self.reads_limit.check(self.caller())
+        return await self.run(fn)
+
     async def operation(self, fn: Callable[[Call], T], ctx: Context | None = None) -> T:
         """An engine operation: the caller, the operations rate limit, a CLI slot, a fresh operation id that a
         cancelled request cancels, and progress notifications when the client's context is given."""

@@ -34,11 +34,11 @@ class ReadTools:
     async def describe_stack(self, stack: Stack) -> dict[str, Any]:
         """Describe a stack: its config schema, current outputs (secrets shown as [secret]), whether it is deployed
         and its last operation."""
-        return (await self.rt.cli_read(lambda: self.engine.describe(stack))).model_dump()
+        return (await self.rt.state_read(lambda: self.engine.describe(stack))).model_dump()
 
     async def get_outputs(self, stack: Stack) -> dict[str, Any]:
         """The stack's current outputs; secret outputs are shown as [secret]."""
-        return await self.rt.cli_read(lambda: self.engine.outputs(stack))
+        return await self.rt.state_read(lambda: self.engine.outputs(stack))
 
     async def synth(
         self, stack: Stack, offset: Offset = 0, limit: PageSize = 50, include_inputs: bool = False
@@ -96,7 +96,7 @@ class ReadTools:
 
     async def stack_outputs(self, name: str) -> str:
         """A stack's current outputs (secrets masked)."""
-        return json.dumps(await self.rt.cli_read(lambda: self.engine.outputs(name)), sort_keys=True)
+        return json.dumps(await self.rt.state_read(lambda: self.engine.outputs(name)), sort_keys=True)
 
     async def operation_resource(self, operation_id: str) -> str:
         """One operation's audit record."""

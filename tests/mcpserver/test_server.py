@@ -277,19 +277,20 @@ def test_cli_calls_past_the_global_cap_wait_then_are_refused_busy(
     settings = McpSettings(max_concurrent_cli=1, cli_wait_seconds=0.5)
     server = mcp_server.create_server(sandbox_settings, settings, engine=engine)
 
-    async def run() -> tuple[str, float]:
+    async def run() -> tuple[str, float, Any]:
         async with Client(server) as client:
             stalled = asyncio.create_task(client.call_tool("preview", {"stack": "gcp-dev"}))
             await until(engine.audit.running, 20)
             started = asyncio.get_running_loop().time()
-            refused = await client.call_tool("get_outputs", {"stack": "aws-dev"}, raise_on_error=False)
+            refused = await client.call_tool("synth", {"stack": "aws-dev"}, raise_on_error=False)
             waited = asyncio.get_running_loop().time() - started
+            served = await client.call_tool("get_outputs", {"stack": "aws-dev"})  # state reads never wait for a slot
             await cancel_and_wait(stalled, engine)
-            return str(refused.content[0].text), waited
+            return str(refused.content[0].text), waited, served.structured_content
 
-    refused, waited = asyncio.run(run())
+    refused, waited, served = asyncio.run(run())
     assert refused.startswith("busy: 1 CLI processes are running") and refused.endswith("retry in 5 s")
-    assert 0.4 < waited < 5
+    assert 0.4 < waited < 5 and served == {}
 
 
 def test_two_clients_preview_different_stacks_at_once(sandbox_settings: Settings) -> None:
