@@ -13,7 +13,7 @@ from engine.catalog import check_stack
 from engine.errors import InvalidInput
 from engine.masking import SECRET
 from engine.operations import preview, requirements
-from engine.operations.approval_flow import approval_facts, dry_run
+from engine.operations.approval_flow import approval_facts, dry_run, recorded_binding
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
 from engine.operations.parts import Parts
@@ -101,13 +101,6 @@ def _facts(
         now=time.time(),
         recorded_binding=recorded_binding(parts, preview),
     )
-
-
-def recorded_binding(parts: Parts, preview: PreviewRecord) -> str | None:
-    """The binding the audit trail recorded when the preview operation finished (None: no such record)."""
-    record = parts.audit.get(preview.operation_id)
-    binding = record.summary.get("binding") if record is not None else None
-    return binding if isinstance(binding, str) else None
 
 
 def _apply_locked(

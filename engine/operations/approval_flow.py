@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from engine.approvals import Approval
-from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput
+from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, StalePreview
 from engine.identity import same_principal
 from engine.operations import requirements
 from engine.operations.parts import Parts
@@ -26,6 +26,13 @@ def approve(
     with parts.journal.operation(Tool.APPROVE, preview.stack, approver, params) as op:
         op.preview_id, who = preview_id, op.user  # the journal puts the approver in normal form (or refuses)
         check_fresh(preview)
+        recorded = recorded_binding(parts, preview)  # None where the approver keeps a trail of their own
+        if recorded is not None and recorded != preview.binding():
+            raise StalePreview(
+                f"preview {preview_id} does not match what the audit trail recorded for it (edited after the "
+                "preview?); preview again",
+                preview_id=preview_id,
+            )
         if same_principal(parts.trust.prover.canonical(who), parts.trust.prover.canonical(preview.user)):
             raise ApprovalInvalid(
                 f"{who!r} asked for this preview and cannot approve it: another person must approve",
@@ -46,6 +53,13 @@ def approve(
         approval = _checked(parts, preview, signed(draft, signer))
         op.approval_id = approval.approval_id
         return parts.approvals.save(approval)
+
+
+def recorded_binding(parts: Parts, preview: PreviewRecord) -> str | None:
+    """The binding the audit trail recorded when the preview operation finished (None: no such record)."""
+    record = parts.audit.get(preview.operation_id)
+    binding = record.summary.get("binding") if record is not None else None
+    return binding if isinstance(binding, str) else None
 
 
 def _checked(parts: Parts, preview: PreviewRecord, approval: Approval) -> Approval:

@@ -143,9 +143,11 @@ def test_relabelling_the_requester_to_approve_ones_own_preview_is_refused(
         signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
     record = signed_engine.previews.get(preview.preview_id)
     signed_engine.previews.save(record.model_copy(update={"user": "zed"}))
-    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
-    with pytest.raises(StalePreview, match="audit trail recorded"):
-        signed_engine.up(STACK, user="bob", preview_id=preview.preview_id, approval_id=approval.approval_id)
+    with pytest.raises(StalePreview, match="audit trail recorded"):  # the engine will not sign for it...
+        signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    bobs = forge(signed_engine, signed(draft(signed_engine, preview.preview_id), SshSigner(ssh_keys["bob"])))
+    with pytest.raises(StalePreview, match="audit trail recorded"):  # ...nor apply what bob signed outside it
+        signed_engine.up(STACK, user="bob", preview_id=preview.preview_id, approval_id=bobs)
     assert cloud(signed_settings) == []
 
 
@@ -155,9 +157,11 @@ def test_dropping_the_saved_plan_is_refused(
     preview = signed_engine.preview(STACK, user="alice-agent")
     record = signed_engine.previews.get(preview.preview_id)
     signed_engine.previews.save(record.model_copy(update={"plan_file": None, "plan_sha256": None}))
-    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
     with pytest.raises(StalePreview):
-        signed_engine.up(STACK, user="alice-agent", preview_id=preview.preview_id, approval_id=approval.approval_id)
+        signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    bobs = forge(signed_engine, signed(draft(signed_engine, preview.preview_id), SshSigner(ssh_keys["bob"])))
+    with pytest.raises(StalePreview):
+        apply(signed_engine, preview.preview_id, bobs)
     assert cloud(signed_settings) == []
 
 
@@ -259,9 +263,11 @@ def test_the_review_an_approver_sees_is_bound(
     signed_engine.previews.save(record.model_copy(update={"result": shown, "property_diffs": {}}))
     review = signed_engine.review(preview.preview_id)
     assert review.preview.change_summary == {"update": 1}  # the fake is what the approver would see...
-    approval = signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    with pytest.raises(StalePreview, match="audit trail recorded"):  # ...but the engine will not sign for it...
+        signed_engine.approve_with_key(preview.preview_id, ssh_keys["bob"])
+    bobs = forge(signed_engine, signed(draft(signed_engine, preview.preview_id), SshSigner(ssh_keys["bob"])))
     with pytest.raises(StalePreview, match="audit trail recorded"):  # ...and it is not what gets applied
-        apply(signed_engine, preview.preview_id, approval.approval_id)
+        apply(signed_engine, preview.preview_id, bobs)
     assert cloud(signed_settings) == []
 
 
