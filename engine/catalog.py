@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from engine.errors import StackNotFound
@@ -61,17 +62,24 @@ class RegistryCatalog:
         return sorted(registry.STACKS)
 
     def entry(self, name: str) -> CatalogEntry:
-        spec = registry.STACKS[name]
-        return CatalogEntry(
-            name=spec.name,
-            cloud=spec.cloud,
-            environment=spec.environment,
-            description=spec.description,
-            config_schema=spec.config_model.model_json_schema(),
-        )
+        return _registry_entry(name)
 
     def program(self) -> Callable[[], None]:
         return program
+
+
+@cache
+def _registry_entry(name: str) -> CatalogEntry:
+    """A registry stack's entry, made once: its JSON schema costs milliseconds and the registry never changes while
+    the process runs."""
+    spec = registry.STACKS[name]
+    return CatalogEntry(
+        name=spec.name,
+        cloud=spec.cloud,
+        environment=spec.environment,
+        description=spec.description,
+        config_schema=spec.config_model.model_json_schema(),
+    )
 
 
 def check_stack(catalog: StackCatalog, name: object) -> str:

@@ -47,31 +47,41 @@ def create_server(
     return mcp
 
 
-class StopsWorkers:
-    """The app's ASGI lifespan, extended: once the app has shut down, the synth worker processes stop too. Uvicorn
-    runs the lifespan's shutdown on SIGTERM or SIGINT before the process ends, so no worker outlives the server."""
+async def warm_up(server: FastMCP) -> None:
+    """Pay first-use costs before the first request does: FastMCP's session state store builds its validators on
+    first use (about 250 ms on this machine), which every session's first `tools/list` reads."""
+    await server._state_store.get(key="datamcp:warm-up")  # no public way to touch the store
 
-    def __init__(self, inner: Any) -> None:
+
+class ServerLifespan:
+    """The app's ASGI lifespan, extended: the server is warmed up before start-up completes, and once the app has
+    shut down the synth worker processes stop too. Uvicorn runs the lifespan's shutdown on SIGTERM or SIGINT before
+    the process ends, so no worker outlives the server."""
+
+    def __init__(self, inner: Any, server: FastMCP) -> None:
         self.inner = inner
+        self.server = server
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             await self.inner(scope, receive, send)
             return
 
-        async def send_after_stopping_workers(message: Any) -> None:
+        async def send_around_lifespan(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                await warm_up(self.server)
             if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
                 await asyncio.to_thread(shutdown_workers)
             await send(message)
 
-        await self.inner(scope, receive, send_after_stopping_workers)
+        await self.inner(scope, receive, send_around_lifespan)
 
 
 def http_app(
     settings: Settings, mcp_settings: McpSettings | None = None, *, engine: Engine | None = None
-) -> StopsWorkers:
-    """The streamable-HTTP ASGI app (at /mcp) behind the Host/Origin allowlist and the request-size limit; stopping it
-    stops the workers."""
+) -> ServerLifespan:
+    """The streamable-HTTP ASGI app (at /mcp) behind the Host/Origin allowlist and the request-size limit; it warms
+    up before serving, and stopping it stops the workers."""
     mcp_settings = mcp_settings or load_mcp_settings()
     server = create_server(settings, mcp_settings, transport="http", engine=engine)
-    return StopsWorkers(asgi_app(server, mcp_settings))
+    return ServerLifespan(asgi_app(server, mcp_settings), server)
