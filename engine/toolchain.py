@@ -14,6 +14,7 @@ from engine.settings import Settings
 PULUMI_VERSION = "3.259.0"
 HELM_VERSION = "3.22.0"
 ACTIONLINT_VERSION = "1.7.12"
+OPA_VERSION = "1.22.3"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ _VERSION_ARGS = {
     "pulumi": ["version"],
     "helm": ["version", "--template", "{{.Version}}"],
     "actionlint": ["-version"],
+    "opa": ["version"],
 }
 
 
@@ -55,7 +57,7 @@ def tool_version(name: str, binary: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     first = out.strip().splitlines()[0] if out.strip() else ""
-    return first.removeprefix("v") or None
+    return first.removeprefix("Version: ").removeprefix("v") or None
 
 
 def locate(settings: Settings, name: str, path: str | None = None) -> Tool:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the Go tools DataMCP needs (pulumi, helm, actionlint) from the Go module proxy into .tools/bin.
+# Build the Go tools DataMCP needs (pulumi, helm, actionlint, opa) from the Go module proxy into .tools/bin.
 # Each tool has a wrapper module under scripts/gotools/<name>/ whose go.mod/go.sum pin it. A tool is rebuilt only
 # when its wrapper module or build flags change (a stamp records their digest), or when it is missing.
 set -euo pipefail
@@ -16,6 +16,8 @@ tools=(
   # template assumes v1.20 and lint checks deprecations against it.
   "helm|helm.sh/helm/v3/cmd/helm|v3.22.0|-X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/internal/version.gitTreeState=clean -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
   "actionlint|github.com/rhysd/actionlint/cmd/actionlint|v1.7.12|-X github.com/rhysd/actionlint.version=v1.7.12"
+  # the policy engine (docs/policy.md); its version is in its source
+  "opa|github.com/open-policy-agent/opa|v1.22.3|"
 )
 
 # version_of NAME BINARY: the version string the binary reports, or nothing.
@@ -24,6 +26,7 @@ version_of() {
     pulumi) PULUMI_SKIP_UPDATE_CHECK=true "$2" version 2>/dev/null | head -n1 ;;
     helm) "$2" version --template '{{.Version}}' 2>/dev/null ;;
     actionlint) "$2" -version 2>/dev/null | head -n1 ;;
+    opa) "$2" version 2>/dev/null | sed -n 's/^Version: /v/p' ;;
   esac
 }
 

@@ -14,7 +14,7 @@ import pytest
 from engine.cli import main
 from engine.doctor import WARM_MODULES, bytecode_check, module_source, run_checks
 from engine.settings import Settings
-from engine.toolchain import PULUMI_VERSION
+from engine.toolchain import OPA_VERSION, PULUMI_VERSION
 
 
 def _by_name(report_checks: list) -> dict:  # type: ignore[type-arg]
@@ -27,12 +27,13 @@ def test_all_pieces_present_after_bootstrap(settings: Settings) -> None:
     assert report.ok, [c for c in report.checks if c.required and not c.ok]
     assert checks["pulumi"].detail.startswith(f"{PULUMI_VERSION} at ")
     assert checks["python:pulumi"].detail == PULUMI_VERSION
+    assert checks["opa"].detail.startswith(f"{OPA_VERSION} at ")
     assert checks["backend"].ok
     assert checks["audit"].ok
 
 
 def test_missing_tool_is_reported_and_fails(tmp_path: Path) -> None:
-    # A tools dir with only helm and a PATH with nothing else: pulumi and actionlint are missing.
+    # A tools dir with only helm and a PATH with nothing else: pulumi, actionlint and opa are missing.
     tools = tmp_path / "tools"
     tools.mkdir()
     helm = shutil.which("helm", path=str(Path(__file__).resolve().parents[2] / ".tools" / "bin"))
@@ -45,6 +46,7 @@ def test_missing_tool_is_reported_and_fails(tmp_path: Path) -> None:
     assert not checks["pulumi"].ok
     assert "not found" in checks["pulumi"].detail
     assert not checks["actionlint"].ok
+    assert not checks["opa"].ok
     assert checks["helm"].ok
 
 
