@@ -117,6 +117,20 @@ class StalePreview(DataMcpError):
     exit_code = ExitCode.REFUSED
 
 
+class PolicyDenied(DataMcpError):
+    """The policy pack denies this preview: it cannot be approved or applied; change the program or config."""
+
+    code = "policy_denied"
+    outcome = Outcome.REFUSED
+    exit_code = ExitCode.REFUSED
+
+
+class PolicyError(DataMcpError):
+    """The policy pack could not be evaluated (OPA missing or failing, a malformed decision): nothing is approved."""
+
+    code = "policy_error"
+
+
 class AuditUnavailable(DataMcpError):
     """The audit record cannot be written; mutating operations do not run without it."""
 

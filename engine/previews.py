@@ -10,19 +10,23 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from engine.errors import PreviewNotFound
+from engine.policy.report import PolicyReport
 from engine.store_files import ensure_dir, read_regular, write_atomic
 from engine.vocabulary import Kind, echo, is_id
 
 
 class Digests(BaseModel):
-    """What an apply must still match: the program source, the stack config file and the stack's state."""
+    """What an apply must still match: the program source, the stack config file, the stack's state and the policy
+    pack that judged the preview."""
 
     program: str
     config: str
     state: str
+    policy: str = ""
 
     def changed(self, other: Digests) -> list[str]:
-        return [name for name in ("program", "config", "state") if getattr(self, name) != getattr(other, name)]
+        names = ("program", "config", "state", "policy")
+        return [name for name in names if getattr(self, name) != getattr(other, name)]
 
 
 class PreviewRecord(BaseModel):
@@ -44,6 +48,7 @@ class PreviewRecord(BaseModel):
     property_diffs: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per resource URN: {property path: {old, new}} (masked), for review."
     )
+    policy: PolicyReport | None = Field(default=None, description="The policy pack's decision on this preview.")
 
     def binding(self) -> str:
         """The digest an approval signs: the whole record. That is everything that decides what gets applied (kind,

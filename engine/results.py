@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from engine.policy.report import PolicyReport
+
 
 class SynthResource(BaseModel):
     urn: str
@@ -73,6 +75,9 @@ class PreviewResult(BaseModel):
     policy_violations: list[PolicyViolation] = Field(default_factory=list)
     pending_operations: list[str] = Field(
         default_factory=list, description="URNs left mid-change by an interrupted run."
+    )
+    policy: PolicyReport | None = Field(
+        default=None, description="The policy pack's decision: deny blocks approval, require raises the approvals."
     )
     duration_seconds: float
     expires_at: str = Field(description="After this an approval of this preview is refused; preview again.")

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         default_factory=lambda data: Path(data.get("project_root") or Path.cwd()) / "approvers.yaml",
         description="The trust list: who may approve which stacks, with which SSH keys (reviewed like code).",
     )
+    policy_dir: Path = Field(
+        default_factory=lambda data: Path(data.get("project_root") or Path.cwd()) / "policies",
+        description="The Rego policy pack every preview is checked against (reviewed like code, docs/policy.md).",
+    )
     server_key_file: Path | None = Field(default=None, description="The server's Ed25519 key (0600, its own user).")
     server_key: SecretStr | None = Field(default=None, description="The same key from a secret manager (PEM).")
     approval_key: SecretStr | None = Field(default=None, description="HMAC key for dev-mode approvals only.")
@@ -112,7 +116,9 @@ class Settings(BaseSettings):
     approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400, description="How long an approval is valid.")
     lock_wait_seconds: float = Field(default=0, ge=0, le=3600, description="Wait this long for a busy stack (0: fail).")
 
-    @field_validator("project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir", "approvers_file")
+    @field_validator(
+        "project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir", "approvers_file", "policy_dir"
+    )
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

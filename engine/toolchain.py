@@ -67,12 +67,17 @@ def locate(settings: Settings, name: str, path: str | None = None) -> Tool:
 
 def require_pulumi(settings: Settings) -> Path:
     """The pulumi binary of the pinned version, or a ToolchainError that says how to get it."""
-    tool = locate(settings, "pulumi")
+    return require_tool(settings, "pulumi", PULUMI_VERSION)
+
+
+def require_tool(settings: Settings, name: str, version: str) -> Path:
+    """The tool's binary of the pinned version, or a ToolchainError that says how to get it."""
+    tool = locate(settings, name)
     if tool.path is None:
-        raise ToolchainError("the pulumi CLI was not found; run `make bootstrap` to build it into .tools/bin")
-    if tool.version != PULUMI_VERSION:
+        raise ToolchainError(f"{name} was not found; run `make bootstrap` to build it into .tools/bin")
+    if tool.version != version:
         raise ToolchainError(
-            f"pulumi at {tool.path} is version {tool.version!r}, DataMCP needs {PULUMI_VERSION}; run `make bootstrap`"
+            f"{name} at {tool.path} is version {tool.version!r}, DataMCP needs {version}; run `make bootstrap`"
         )
     return tool.path
 

@@ -55,6 +55,7 @@ def aws_stack(config: AwsStackConfig) -> None:
                 )
             ],
             force_destroy=config.storage.force_destroy,
+            public_access=config.storage.public_access,
             tags=config.tags,
         ),
     )

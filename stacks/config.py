@@ -50,6 +50,7 @@ class EksConfig(_Section):
 class AwsStorageConfig(_Section):
     noncurrent_expire_after_days: int = Field(30, ge=1)
     force_destroy: bool = False
+    public_access: bool = False
 
 
 class OpsLogConfig(_Section):
@@ -87,6 +88,8 @@ class AwsStackConfig(_Section):
     argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
     app: AppConfig = Field(default_factory=AppConfig)
     tags: dict[str, str] = Field(default_factory=dict)
+    # Policy rules switched off for this stack, rule id -> the reason; checked by the engine (docs/policy.md).
+    policy_exceptions: dict[str, str] = Field(default_factory=dict)
 
 
 class GcpNetworkConfig(_Section):
@@ -119,6 +122,8 @@ class GcpStackConfig(_Section):
     argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
     app: AppConfig = Field(default_factory=AppConfig)
     tags: dict[str, str] = Field(default_factory=dict)
+    # Policy rules switched off for this stack, rule id -> the reason; checked by the engine (docs/policy.md).
+    policy_exceptions: dict[str, str] = Field(default_factory=dict)
 
 
 # Which provider keys each cloud's stacks read; anything else in that namespace is unknown too.

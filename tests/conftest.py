@@ -49,7 +49,11 @@ def sandbox_settings(tmp_path: Path) -> Settings:
         shutil.copy(source, root / source.name)
     (root / "stacks").symlink_to(PROJECT_ROOT / "stacks")  # Pulumi.yaml's `main` must exist
     return Settings(
-        project_root=root, state_dir=tmp_path / "state", tools_dir=PROJECT_ROOT / ".tools" / "bin", sandbox=True
+        project_root=root,
+        state_dir=tmp_path / "state",
+        tools_dir=PROJECT_ROOT / ".tools" / "bin",
+        policy_dir=PROJECT_ROOT / "policies",
+        sandbox=True,
     )
 
 

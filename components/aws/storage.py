@@ -53,6 +53,9 @@ class StorageArgs(ComponentArgs):
     versioning: bool = True
     lifecycle_rules: list[LifecycleRule] = Field(default_factory=list)
     force_destroy: bool = Field(False, description="Allow deleting a non-empty bucket. Off unless asked.")
+    public_access: bool = Field(
+        False, description="Lift the public access block (the policy pack denies it: docs/policy-rules.md)."
+    )
 
     @field_validator("bucket_name")
     @classmethod
@@ -118,10 +121,10 @@ class Storage(pulumi.ComponentResource):
         public_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+            block_public_acls=not args.public_access,
+            block_public_policy=not args.public_access,
+            ignore_public_acls=not args.public_access,
+            restrict_public_buckets=not args.public_access,
             opts=child(self),
         )
         aws.s3.BucketOwnershipControls(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from engine.masking import Masker
+from engine.policy.report import PolicyReport
 from engine.results import PreviewResult, ResourceChange
 from engine.vocabulary import RISKY_OPS, urn_name
 
@@ -21,7 +22,8 @@ def preview_markdown(preview: PreviewResult, *, limit: int = GITHUB_COMMENT_LIMI
     policy violations, details collapsed; kept under GitHub's limit by dropping the least important parts first."""
     changed = {op: n for op, n in preview.change_summary.items() if op != "same" and n}
     heading = title or f"### DataMCP preview: `{preview.stack}`"
-    if not changed and not preview.diagnostics and not preview.policy_violations:
+    findings = preview.policy.results if preview.policy is not None else []
+    if not changed and not preview.diagnostics and not preview.policy_violations and not findings:
         return f"{heading}\n\nNo changes. (preview `{preview.preview_id}`)\n"
     header = _header(preview, heading, changed)
     return Masker().text(_fit(preview, header, _rows(preview), _sections(preview), limit))
@@ -70,8 +72,32 @@ def _rows(preview: PreviewResult) -> list[Row]:
     return rows
 
 
+def _policy_section(report: PolicyReport | None) -> Section | None:
+    if report is None or not (report.results or report.waived):
+        return None
+    lines = [
+        "",
+        "#### Policy",
+        "",
+        "| decision | rule | severity | resource | finding | fix |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report.results:
+        decision = f"**{r.decision}**" if r.decision != "warn" else r.decision
+        need = f" (needs {r.approvals} x {r.role})" if r.decision == "require" else ""
+        resource = f"`{urn_name(r.urn)}`" if r.urn else "-"
+        lines.append(
+            f"| {decision} | `{r.id}` | {r.severity} | {resource} | {_cell(r.message)}{need} | {_cell(r.remediation)} |"
+        )
+    lines += [f"| waived | `{w.id}` | | | {_cell(w.message)} | reason: {_cell(w.reason)} |" for w in report.waived]
+    return (0, lines)
+
+
 def _sections(preview: PreviewResult) -> list[Section]:
     sections: list[Section] = []
+    policy = _policy_section(preview.policy)
+    if policy is not None:
+        sections.append(policy)
     if preview.policy_violations:
         lines = ["", "#### Policy violations", "", "| policy | enforcement | resource | message |", "|---|---|---|---|"]
         lines += [

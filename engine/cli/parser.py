@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from engine import __version__
 from engine.cli import commands as c
+from engine.cli.policy_commands import cmd_policy
 from engine.errors import ExitCode
 
 
@@ -91,6 +92,9 @@ def _change_commands(command: _Commands) -> None:
 
 
 def _audit_commands(command: _Commands) -> None:
+    p = command("policy", cmd_policy, "the policy pack: test (its Rego unit tests), eval STACK (on synth, offline)")
+    p.add_argument("action", choices=["test", "eval"])
+    p.add_argument("stack", nargs="?")
     p = command("ops", c.cmd_ops, "the audit trail: list, show ID, verify, reinit (admins, after a loss)")
     p.add_argument("action", nargs="?", choices=["list", "show", "verify", "reinit"], default="list")
     p.add_argument("--reason", help="reinit: what happened to the audit store (recorded)")

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.cli.markdown import GITHUB_COMMENT_LIMIT, preview_markdown
 from engine.masking import Masker
+from engine.policy.report import PolicyReport
 from engine.results import PreviewResult, PreviewReview, SynthResource, SynthResult
 from engine.vocabulary import Kind, urn_name
 
@@ -58,6 +59,21 @@ def synth_tree(result: SynthResult) -> str:
     return "\n".join(lines)
 
 
+def policy_lines(report: PolicyReport | None) -> list[str]:
+    """The policy pack's findings, denies first, each with its rule id, resource and fix."""
+    if report is None:
+        return ["  policy: not evaluated"]
+    counts = report.counts()
+    lines = [f"  policy: {counts['deny']} deny, {counts['require']} require, {counts['warn']} warn"]
+    for r in report.results:
+        where = f" {urn_name(r.urn)}" if r.urn else ""
+        need = f" (needs {r.approvals} x {r.role})" if r.decision == "require" else ""
+        lines.append(f"    {r.decision.upper()} {r.id} [{r.severity}]{where}: {r.message}{need}")
+        lines.append(f"      fix: {r.remediation}")
+    lines += [f"    WAIVED {w.id}: {w.reason}" for w in report.waived]
+    return lines
+
+
 def preview_text(preview: PreviewResult) -> str:
     """A terminal summary of a preview: counts, one line per change, diagnostics, and what to do next."""
     counts = ", ".join(f"{n} to {op}" for op, n in sorted(preview.change_summary.items()) if op != "same" and n)
@@ -71,9 +87,12 @@ def preview_text(preview: PreviewResult) -> str:
         lines.append(f"  {d.severity}: {d.message}")
     for p in preview.policy_violations:
         lines.append(f"  policy {p.pack}/{p.policy} ({p.enforcement}): {p.message}")
+    lines += policy_lines(preview.policy)
     if preview.pending_operations:
         lines.append(f"  PENDING from an interrupted run: {', '.join(preview.pending_operations)}")
-    if preview.has_changes:
+    if preview.policy is not None and preview.policy.denied:
+        lines.append("Denied by policy: nobody can approve this preview; fix the findings and preview again.")
+    elif preview.has_changes:
         verb = Kind(preview.kind).verb
         lines.append(
             f"To apply: another person reviews it with `datamcp show {preview.preview_id}` and approves it with "
@@ -138,6 +157,9 @@ def _review_lines(review: PreviewReview) -> str:
         lines.append(f"  {d.severity}: {d.message}")
     if p.pending_operations:
         lines.append(f"  PENDING from an interrupted run: {', '.join(p.pending_operations)}")
+    lines += policy_lines(p.policy)
+    if p.policy is not None:
+        lines.append(f"policy pack digest: {p.policy.pack_digest}")
     approved = ", ".join(review.approved_by) or "nobody yet"
     lines.append(f"approvals: {len(review.approved_by)} of {review.approvals_required} needed ({approved})")
     return "\n".join(lines)

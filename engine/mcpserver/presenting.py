@@ -14,6 +14,7 @@ MAX_CHANGES = 100  # changes listed in one result; `changes_total` says how many
 RESULT_LIMIT = 16_000  # bytes of JSON in any default tool result: what an agent can take in at once
 OUTPUT_TAIL = 3_000  # characters of an operation's stdout/stderr in get_operation unless asked for more
 REFS_PAGE = 100  # resource URNs of an operation per page
+POLICY_LIMIT = 6_000  # bytes of the policy findings within a preview result
 RISKY_NAMED = 10  # deleted or replaced resources named in a preview's summary
 SYNTH_FIELDS = {"urn", "type", "name", "parent", "custom", "protect"}  # a synth page's fields without inputs
 
@@ -28,12 +29,31 @@ def preview_summary(preview: PreviewResult, can_request: bool = True) -> str:
     )
     counts = ", ".join(f"{n} to {op}" for op, n in sorted(preview.change_summary.items()) if op != ChangeOp.SAME and n)
     risky = [urn_name(c.urn) for c in preview.changes if c.op in RISKY_OPS]
+    denied = preview.policy is not None and bool(preview.policy.denied)
     return (
         f"Preview {preview.preview_id} of {preview.stack}: {counts or 'no changes'}."
         + (f" It deletes or replaces {len(risky)} resource(s): {', '.join(risky[:RISKY_NAMED])}." if risky else "")
         + (f" {len(preview.diagnostics)} diagnostic(s)." if preview.diagnostics else "")
-        + (next_step if preview.has_changes else "")
+        + policy_sentence(preview)
+        + (next_step if preview.has_changes and not denied else "")
     )
+
+
+def policy_sentence(preview: PreviewResult) -> str:
+    """What the policy pack decided, so the agent can fix a denial and preview again, or tell the person who must
+    approve."""
+    report = preview.policy
+    if report is None:
+        return " The policy pack did not judge it."
+    if report.denied:
+        ids = ", ".join(sorted({r.id for r in report.denied}))
+        return (
+            f" The policy pack DENIES it ({ids}): nobody can approve it; fix what each finding's remediation says "
+            "and preview again."
+        )
+    needs = "; ".join(f"{q.approvals} approval(s) by people with the {q.role} role" for q in report.requirements())
+    warns = report.counts()["warn"]
+    return (f" Policy requires {needs}." if needs else "") + (f" {warns} policy warning(s)." if warns else "")
 
 
 def size(data: Any) -> int:
@@ -59,6 +79,8 @@ def fit(data: dict[str, Any], key: str, limit: int = RESULT_LIMIT) -> dict[str, 
 def bounded_preview(preview: PreviewResult, can_request: bool = True) -> dict[str, Any]:
     data = preview.model_dump()
     data["summary"] = preview_summary(preview, can_request)
+    if data["policy"] is not None:  # denies and requires come first, so they are the last to be cut
+        data["policy"] = fit(data["policy"], "results", POLICY_LIMIT)
     return fit(data, "changes")
 
 

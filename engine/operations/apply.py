@@ -97,7 +97,7 @@ def _facts(
         kind=kind,
         preview=preview,
         approvals=tuple(approval_facts(parts, preview, a) for a in approvals),
-        required=parts.trust.required(stack, parts.environment(stack)),
+        required=parts.trust.required(stack, parts.environment(stack)),  # the policy may raise it (requirements)
         now=time.time(),
         recorded_binding=recorded_binding(parts, preview),
     )

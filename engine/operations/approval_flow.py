@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from engine.approvals import Approval
+from engine.approvals import Approval, Method
 from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, StalePreview
 from engine.identity import same_principal
 from engine.operations import requirements
 from engine.operations.parts import Parts
 from engine.previews import PreviewRecord
 from engine.results import ApplyResult, PreviewResult, PreviewReview
+from engine.trust.approvers import Role
 from engine.trust.proofs import Signer, SshSigner, signed
 from engine.vocabulary import Kind, Tool
 
@@ -26,6 +27,7 @@ def approve(
     with parts.journal.operation(Tool.APPROVE, preview.stack, approver, params) as op:
         op.preview_id, who = preview_id, op.user  # the journal puts the approver in normal form (or refuses)
         check_fresh(preview)
+        check_policy(parts, preview)
         recorded = recorded_binding(parts, preview)  # None where the approver keeps a trail of their own
         if recorded is not None and recorded != preview.binding():
             raise StalePreview(
@@ -87,15 +89,43 @@ def check_fresh(preview: PreviewRecord) -> None:
         raise refusal
 
 
+def check_policy(parts: Parts, preview: PreviewRecord) -> None:
+    """Nobody approves a preview the policy pack denied, did not judge, or judged with rules since changed."""
+    if preview.policy is None or preview.digests.policy != parts.policy.digest():
+        raise StalePreview(
+            f"the policy pack changed since preview {preview.preview_id} (or never judged it); preview again",
+            preview_id=preview.preview_id,
+            changed=["policy"],
+        )
+    refusal = requirements.policy_refusal(preview)
+    if refusal is not None:
+        raise refusal
+
+
+def approvals_needed(parts: Parts, preview: PreviewRecord) -> int:
+    """The N-person rule for this preview's stack, raised by its policy `require` results."""
+    return requirements.needed(parts.trust.required(preview.stack, parts.environment(preview.stack)), preview)
+
+
 def approval_facts(parts: Parts, preview: PreviewRecord, approval: Approval) -> requirements.ApprovalFacts:
+    proof = parts.trust.prover.prove(approval, parts.environment(preview.stack))
     return requirements.ApprovalFacts(
         preview=preview,
         approval=approval,
-        proof=parts.trust.prover.prove(approval, parts.environment(preview.stack)),
+        proof=proof,
         used=parts.approvals.used(approval.approval_id),
         now=time.time(),
         requester=parts.trust.prover.canonical(preview.user),
+        roles=approver_roles(parts, approval, proof.principal),
     )
+
+
+def approver_roles(parts: Parts, approval: Approval, principal: str | None) -> frozenset[str]:
+    """The roles the trust list gives the proven approver. A dev-mode approval proves nobody, so it claims every
+    role: dev mode is no trust boundary, and says so."""
+    if approval.method is Method.DEV:
+        return frozenset(r.value for r in Role)
+    return parts.trust.roles_of(principal)
 
 
 def find_approvals(parts: Parts, preview_id: str) -> list[str]:
@@ -109,7 +139,10 @@ def find_approvals(parts: Parts, preview_id: str) -> list[str]:
     chosen: dict[str, str] = {}
     for f in sorted(valid, key=lambda f: f.approval.created_at, reverse=True):
         chosen.setdefault(str(f.proof.principal), f.approval.approval_id)
-    required = parts.trust.required(preview.stack, parts.environment(preview.stack))
+    required = approvals_needed(parts, preview)
+    shortfall = requirements.role_shortfall(preview, valid)
+    if shortfall is not None:
+        raise shortfall
     if len(chosen) < required:
         raise ApprovalRequired(
             f"preview {preview_id} has {len(chosen)} of the {required} approval(s) it needs; a person other than "
@@ -149,7 +182,7 @@ def review(parts: Parts, preview_id: str) -> PreviewReview:
         targets=preview.targets,
         refresh=preview.refresh,
         property_diffs=preview.property_diffs,
-        approvals_required=parts.trust.required(preview.stack, parts.environment(preview.stack)),
+        approvals_required=approvals_needed(parts, preview),
         approved_by=requirements.distinct_approvers(facts),
     )
 
@@ -169,7 +202,8 @@ def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> d
             "stack": preview.stack,
             "kind": preview.kind.value,
             "change_summary": preview.change_summary,
-            "approvals_required": parts.trust.required(preview.stack, parts.environment(preview.stack)),
+            "approvals_required": approvals_needed(parts, preview),
+            "policy": policy_summary(preview),
             "approve_command": f"datamcp approve {preview_id}" + (" --key ~/.ssh/id_ed25519" if signed_mode else ""),
             "apply_command": f"datamcp {verb} {preview.stack} --preview-id {preview_id} --approval-id <approval-id>",
             "ci_route": f"GitHub Actions: run the 'apply' workflow with stack={preview.stack} and "
@@ -181,6 +215,19 @@ def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> d
                 else "dev mode: anyone who can run the CLI here can approve; not a trust boundary"
             ),
         }
+
+
+def policy_summary(preview: PreviewRecord) -> dict[str, Any]:
+    """What the policy decided, in a line an agent or a person can act on."""
+    report = preview.policy
+    if report is None:
+        return {"evaluated": False}
+    return {
+        "evaluated": True,
+        "denied": [r.id for r in report.denied],
+        "requires": [q.model_dump() for q in report.requirements()],
+        "counts": report.counts(),
+    }
 
 
 def dry_run(stack: str, preview: PreviewResult) -> ApplyResult:

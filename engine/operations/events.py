@@ -41,6 +41,10 @@ def resource_change(meta: Any) -> ResourceChange:
     )
 
 
+def _inputs(state: Any) -> dict[str, Any] | None:
+    return dict(state.inputs or {}) if state is not None else None
+
+
 class EventCollector:
     """Collects one operation's events; called from the SDK's event thread."""
 
@@ -58,6 +62,8 @@ class EventCollector:
         self.property_diffs: dict[str, dict[str, dict[str, Any]]] = {}
         self.diagnostics: list[Diagnostic] = []
         self.policy: list[PolicyViolation] = []
+        self.planned: dict[str, dict[str, Any]] = {}  # every resource as the preview leaves it (the policy input)
+        self.step_inputs: dict[str, tuple[Any, Any]] = {}  # per changed resource: (old inputs, new inputs)
         self.lock = threading.Lock()
 
     def _progress(self, kind: ProgressKind, meta: Any, op: str) -> None:
@@ -90,6 +96,8 @@ class EventCollector:
 
     def _pre(self, meta: Any) -> None:
         op = meta.op.value
+        if not is_default_provider(meta):
+            self._plan(meta, op)
         if is_default_provider(meta) or op in UNCHANGED_OPS:
             return
         if op in REPLACE_STEPS:
@@ -97,9 +105,30 @@ class EventCollector:
                 return  # one entry per replaced resource
             op = ChangeOp.REPLACE.value
         self.changes[meta.urn] = resource_change(meta).model_copy(update={"op": op})
+        self.step_inputs[meta.urn] = (_inputs(meta.old), _inputs(meta.new))
         self.property_diffs[meta.urn] = step_diff(meta, op)
         self.op.resource_refs.add(meta.urn)
         self._progress(ProgressKind.RESOURCE_STARTED, meta, op)
+
+    def _plan(self, meta: Any, op: str) -> None:
+        """The resource as it will be after this step (gone: not planned)."""
+        new = meta.new
+        if op in (ChangeOp.DELETE, ChangeOp.DISCARD):
+            self.planned.pop(meta.urn, None)
+            return
+        if new is None or op == ChangeOp.DELETE_REPLACED:
+            return
+        self.planned[meta.urn] = {
+            "urn": meta.urn,
+            "type": meta.type,
+            "name": urn_name(meta.urn),
+            "custom": bool(new.custom),
+            "parent": new.parent or None,
+            "provider": new.provider or None,
+            "dependencies": [],
+            "protect": bool(new.protect),
+            "inputs": _inputs(new),
+        }
 
     def _outputs(self, meta: Any) -> None:
         if is_default_provider(meta):

@@ -14,6 +14,7 @@ from engine.operations.journal import Journal
 from engine.operations.refusals import RefusalLog
 from engine.operations.sessions import StackSessions
 from engine.operations.trust_setup import Trust, audit_trail, trust_from
+from engine.policy.pack import PolicyPack
 from engine.previews import PreviewStore
 from engine.settings import Settings
 
@@ -31,6 +32,7 @@ class Parts:
     locks: StackLocks
     trust: Trust
     refusals: RefusalLog
+    policy: PolicyPack
 
     def lock_wait(self) -> float:
         return self.settings.lock_wait_seconds
@@ -58,4 +60,5 @@ class Parts:
             locks=StackLocks(state / "locks"),
             trust=trust,
             refusals=RefusalLog(trail),
+            policy=PolicyPack(settings),
         )

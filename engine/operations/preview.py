@@ -17,6 +17,8 @@ from engine.errors import InvalidInput
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
 from engine.operations.parts import Parts
+from engine.policy.document import preview_document, stack_section
+from engine.policy.report import PolicyReport
 from engine.previews import PreviewRecord, file_sha256
 from engine.results import PreviewResult
 from engine.vocabulary import Kind, echo
@@ -70,6 +72,7 @@ def _preview(
         finally:
             deployment, pending = state_future.result()
             secrets_future.result()
+    policy = judge(parts, op, stack, kind, collector, plan if plan.exists() else None, pending)
     created = time.time()
     record = PreviewRecord(
         preview_id=preview_id,
@@ -86,8 +89,33 @@ def _preview(
         plan_file=plan.name if plan.exists() else None,  # relative to the plans dir: portable between runners
         plan_sha256=file_sha256(plan) if plan.exists() else None,
         change_summary=dict(result.change_summary),
+        policy=policy,
     )
     return _save(parts, op, record, collector, pending, round(time.monotonic() - started, 3))
+
+
+def judge(
+    parts: Parts,
+    op: OperationContext,
+    stack: str,
+    kind: Kind,
+    collector: EventCollector,
+    plan: Path | None,
+    pending: list[str],
+) -> PolicyReport:
+    """The policy pack's decision on what this preview found (secrets masked before OPA sees anything)."""
+    document = preview_document(
+        stack=stack_section(parts.catalog.entry(stack), parts.catalog.project),
+        requester=op.user,
+        kind=kind.value,
+        changes=collector.changes,
+        step_inputs=collector.step_inputs,
+        planned=collector.planned,
+        plan=plan,
+        pending=pending,
+        mask=op.masker.obj,
+    )
+    return parts.policy.decide(document, stack)
 
 
 def expected_steps(done: Future[tuple[dict[str, Any], list[str]]]) -> int | None:
@@ -143,6 +171,7 @@ def _save(
         diagnostics=collector.diagnostics,
         policy_violations=collector.policy,
         pending_operations=pending,
+        policy=record.policy,
         duration_seconds=duration,
         expires_at=expires.isoformat(timespec="seconds"),
     )

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from engine.approvals import Approval
-from engine.errors import ApprovalInvalid, ApprovalRequired, DataMcpError, PendingOperations, StalePreview
+from engine.errors import (
+    ApprovalInvalid,
+    ApprovalRequired,
+    DataMcpError,
+    PendingOperations,
+    PolicyDenied,
+    StalePreview,
+)
 from engine.identity import same_principal
 from engine.previews import Digests, PreviewRecord
 from engine.trust.proofs import Proof
@@ -36,6 +43,7 @@ class ApprovalFacts:
     used: bool
     now: float
     requester: str = ""  # the preview's requester as a person (trust-list principal); "" means its name as given
+    roles: frozenset[str] = frozenset()  # what the trust list gives the proven approver (policy role rules)
 
 
 @dataclass(frozen=True)
@@ -160,17 +168,78 @@ def every_approval_counts(f: ApplyFacts) -> Refusal:
     return None
 
 
+def preview_was_judged(f: ApplyFacts) -> Refusal:
+    if f.preview.policy is not None:
+        return None
+    pid = f.preview.preview_id
+    return StalePreview(f"preview {pid} was not checked by the policy pack; preview again", preview_id=pid)
+
+
+def policy_allows(f: ApplyFacts) -> Refusal:
+    return policy_refusal(f.preview)
+
+
+def policy_refusal(preview: PreviewRecord) -> PolicyDenied | None:
+    """The policy pack's deny of this preview, if it denied it: nobody can approve or apply it."""
+    denied = preview.policy.denied if preview.policy is not None else []
+    if not denied:
+        return None
+    listed = "; ".join(f"{r.id}: {r.message}" for r in denied[:5])
+    return PolicyDenied(
+        f"the policy pack denies preview {preview.preview_id} ({len(denied)} finding(s): {listed}); fix the program "
+        "or config and preview again",
+        preview_id=preview.preview_id,
+        rules=sorted({r.id for r in denied}),
+    )
+
+
+def needed(base: int, preview: PreviewRecord) -> int:
+    """How many different people must approve: the N-person rule, raised by the policy's `require` results."""
+    return max(base, preview.policy.min_approvals() if preview.policy is not None else 0)
+
+
 def enough_distinct_approvers(f: ApplyFacts) -> Refusal:
     people = distinct_approvers(f.approvals)
-    if len(people) >= f.required:
+    required = needed(f.required, f.preview)
+    if len(people) >= required:
         return None
     return ApprovalRequired(
-        f"stack {f.stack!r} needs approvals by {f.required} different people; preview {f.preview.preview_id} has "
+        f"stack {f.stack!r} needs approvals by {required} different people; preview {f.preview.preview_id} has "
         f"{len(people)}{' (' + ', '.join(people) + ')' if people else ''}",
         preview_id=f.preview.preview_id,
-        required=f.required,
+        required=required,
         approvers=people,
     )
+
+
+def policy_roles_met(f: ApplyFacts) -> Refusal:
+    """Each role the policy requires is held by enough of the distinct proven approvers."""
+    return role_shortfall(f.preview, f.approvals)
+
+
+def role_shortfall(preview: PreviewRecord, approvals: Sequence[ApprovalFacts]) -> ApprovalRequired | None:
+    if preview.policy is None:
+        return None
+    for need in preview.policy.requirements():
+        holders = [p for p in distinct_approvers(approvals) if holds(approvals, p, need.role)]
+        if len(holders) < need.approvals:
+            return ApprovalRequired(
+                f"policy {', '.join(need.rules)} requires {need.approvals} approval(s) by people with the "
+                f"{need.role} role; preview {preview.preview_id} has {len(holders)}"
+                f"{' (' + ', '.join(holders) + ')' if holders else ''}",
+                preview_id=preview.preview_id,
+                role=need.role,
+                required=need.approvals,
+                approvers=holders,
+            )
+    return None
+
+
+def holds(approvals: Sequence[ApprovalFacts], principal: str, role: str) -> bool:
+    """Whether `principal` holds `role` ("approver": any valid approval proves it)."""
+    if role == "approver":
+        return True
+    return any(f.proof.principal == principal and role in f.roles for f in approvals)
 
 
 def no_pending_operations(f: ApplyFacts) -> Refusal:
@@ -211,8 +280,11 @@ def saved_plan_intact(f: ApplyFacts) -> Refusal:
 RULES: tuple[Rule, ...] = (
     preview_matches_request,
     preview_is_the_recorded_one,
+    preview_was_judged,
+    policy_allows,
     every_approval_counts,
     enough_distinct_approvers,
+    policy_roles_met,
     preview_not_expired,
     update_has_a_saved_plan,
     no_pending_operations,

@@ -19,6 +19,7 @@ from engine.operations.cancellation import Cancellation
 from engine.operations.context import HOST, OperationContext
 from engine.operations.failures import FailureKind, classify, last_error
 from engine.operations.workdir import sync_workdir
+from engine.policy.opa import bundle_digest
 from engine.previews import Digests, file_sha256, tree_digest
 from engine.sandbox.mode import ensure_mode
 from engine.settings import Settings
@@ -141,11 +142,12 @@ class StackSessions:
         op.masker.add(*self._secrets[key])
 
     def digests(self, stack: str, deployment: dict[str, Any]) -> Digests:
-        """What an approved apply must still match: program source, stack config and state."""
+        """What an approved apply must still match: program source, stack config, state and policy pack."""
         root = self.settings.project_root
         configs = [root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"]  # project-level config counts too
         state = json.dumps({k: v for k, v in deployment.items() if k != "manifest"}, sort_keys=True)
         return Digests(
+            policy=bundle_digest(self.settings.policy_dir),
             program=tree_digest(CODE_ROOT, PROGRAM_CLOSURE),
             config=hashlib.sha256(b"".join(file_sha256(c).encode() for c in configs if c.exists())).hexdigest(),
             state=uuid.uuid5(uuid.NAMESPACE_URL, state).hex,

@@ -37,6 +37,12 @@ class Trust:
         signature = SshSigner(key, interactive=True).sign(payload)
         return verify_signed(self.prover.trust(), payload, signature, "*", "*", Role.ADMIN)
 
+    def roles_of(self, principal: str | None) -> frozenset[str]:
+        """The roles the trust list gives a proven person (none without a list or an entry)."""
+        path = self.prover.trust_file
+        entry = TrustList.load(path).approver(principal) if principal and path.is_file() else None
+        return frozenset(r.value for r in entry.roles) if entry is not None else frozenset()
+
     def required(self, stack: str, environment: str) -> int:
         """The N-person rule: the trust list's `required_approvals`, else 2 for production, 1 elsewhere."""
         path = self.prover.trust_file

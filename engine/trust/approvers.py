@@ -40,6 +40,7 @@ _MAX_KEY_BLOB = 16 * 1024
 class Role(StrEnum):
     APPROVER = "approver"  # may approve previews of the stacks and environments listed for them
     ADMIN = "admin"  # may cancel other people's operations and re-initialise stacks
+    SECURITY = "security"  # counts for the policy rules that require a security approver (IAM changes)
 
 
 class SshPublicKey(BaseModel):

@@ -6,11 +6,13 @@ from typing import Any
 
 from engine.approvals import Approval, Method
 from engine.operations.requirements import StateFacts
+from engine.policy.report import PolicyReport
 from engine.previews import Digests, PreviewRecord
 from engine.vocabulary import Kind
 
 NOW = 1_800_000_000
-DIGESTS = Digests(program="p" * 64, config="c" * 64, state="s" * 64)
+DIGESTS = Digests(program="p" * 64, config="c" * 64, state="s" * 64, policy="o" * 64)
+CLEAN = PolicyReport(input_schema_version=1, pack_digest="o" * 64)
 STATE = StateFacts(digests=DIGESTS, pending=(), plan_sha256="a" * 64)
 
 
@@ -27,6 +29,7 @@ def preview(**changes: Any) -> PreviewRecord:
         digests=DIGESTS,
         plan_file="prev-0001.plan.json",
         plan_sha256="a" * 64,
+        policy=CLEAN,
     )
     return base.model_copy(update=changes)
 

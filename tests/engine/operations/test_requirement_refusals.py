@@ -189,7 +189,7 @@ def test_pending_operations_name_the_resources_and_the_way_out() -> None:
 
 
 def test_changed_digests_are_named_together() -> None:
-    changed = Digests(program="x" * 64, config="y" * 64, state="s" * 64)
+    changed = Digests(program="x" * 64, config="y" * 64, state="s" * 64, policy="o" * 64)
     assert refusal(apply_facts(state=dataclasses.replace(STATE, digests=changed))) == {
         "error": "stale_preview",
         "message": "the program and config changed since preview prev-0001; preview again",

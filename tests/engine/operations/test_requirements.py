@@ -181,5 +181,5 @@ def test_state_rules_wait_until_the_state_is_known() -> None:
 
 
 def test_every_rule_is_in_its_table_once() -> None:
-    assert len(requirements.RULES) == len(set(requirements.RULES)) == 9
+    assert len(requirements.RULES) == len(set(requirements.RULES)) == 12
     assert len(requirements.APPROVAL_RULES) == len(set(requirements.APPROVAL_RULES)) == 7
