@@ -1,0 +1,63 @@
+# Shared helpers for the rule packages: the stack's environment, unknown values, and the result objects.
+package datamcp.lib
+
+config := data.datamcp.config
+
+# Any environment other than "dev" gets the strict (prod) treatment.
+is_dev if input.stack.environment == "dev"
+
+is_prod if not is_dev
+
+# Values the engine could not know before apply ("[unknown]") or must not show ("[secret]") are never judged.
+known(value) if not value in {"[unknown]", "[secret]"}
+
+# The resources of one type in the desired state.
+resources(type) := [r | some r in input.resources; r.type == type]
+
+finding(id, severity, resource, message, remediation) := {
+	"id": id,
+	"severity": severity,
+	"urn": resource.urn,
+	"message": message,
+	"remediation": remediation,
+}
+
+approval(id, severity, urn, approvals, role, message, remediation) := {
+	"id": id,
+	"severity": severity,
+	"urn": urn,
+	"message": message,
+	"remediation": remediation,
+	"approvals": approvals,
+	"role": role,
+}
+
+# A resource that belongs to `parent`: it depends on it, or names it by its physical name in `key`.
+attached(child, parent, _) if parent.urn in child.dependencies
+
+attached(child, parent, key) if {
+	name := parent.inputs[key]
+	known(name)
+	child.inputs.bucket == name
+}
+
+# A policy document given as a JSON string or as an object; nothing when unknown or not valid JSON.
+policy_document(value) := value if is_object(value)
+
+policy_document(value) := json.unmarshal(value) if {
+	is_string(value)
+	json.is_valid(value)
+}
+
+# A policy's statements, whether `Statement` is one object or a list.
+statements(doc) := doc.Statement if is_array(doc.Statement)
+
+statements(doc) := [doc.Statement] if is_object(doc.Statement)
+
+# Repository URLs compare without case, a trailing "/" or ".git".
+normalized_repository(url) := trim_suffix(trim_suffix(lower(url), "/"), ".git")
+
+allowed_repository(url) if {
+	some allowed in config.allowed_repositories
+	normalized_repository(allowed) == normalized_repository(url)
+}
