@@ -48,11 +48,11 @@ def sandbox_settings(tmp_path: Path) -> Settings:
     for source in [PROJECT_ROOT / "Pulumi.yaml", *PROJECT_ROOT.glob("Pulumi.*.yaml")]:
         shutil.copy(source, root / source.name)
     (root / "stacks").symlink_to(PROJECT_ROOT / "stacks")  # Pulumi.yaml's `main` must exist
+    (root / "policies").symlink_to(PROJECT_ROOT / "policies")  # the policy pack, found where a checkout has it
     return Settings(
         project_root=root,
         state_dir=tmp_path / "state",
         tools_dir=PROJECT_ROOT / ".tools" / "bin",
-        policy_dir=PROJECT_ROOT / "policies",
         sandbox=True,
     )
 

@@ -93,9 +93,10 @@ def layout(base: Path) -> dict[str, str]:
     for source in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
         shutil.copy(source, project / source.name)
     (project / "stacks").symlink_to(ROOT / "stacks")
+    (project / "policies").symlink_to(ROOT / "policies")
     bob_key = keygen(base / f"home-{BOB}" / ".ssh" / "id_ed25519", BOB)
     keygen(base / f"home-{AGENT}" / ".ssh" / "id_ed25519", AGENT)
-    bob = {"principal": "bob", "roles": ["approver"], "environments": ["dev"], "keys": [bob_key]}
+    bob = {"principal": "bob", "roles": ["approver", "security"], "environments": ["dev"], "keys": [bob_key]}
     trust = {"version": 1, "approvers": [bob]}
     (base / "approvers.yaml").write_text(yaml.safe_dump(trust))
     state = own(_mkdir(base / "state"), SERVER, 0o711)

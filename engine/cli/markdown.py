@@ -22,9 +22,11 @@ def preview_markdown(preview: PreviewResult, *, limit: int = GITHUB_COMMENT_LIMI
     policy violations, details collapsed; kept under GitHub's limit by dropping the least important parts first."""
     changed = {op: n for op, n in preview.change_summary.items() if op != "same" and n}
     heading = title or f"### DataMCP preview: `{preview.stack}`"
-    findings = preview.policy.results if preview.policy is not None else []
-    if not changed and not preview.diagnostics and not preview.policy_violations and not findings:
-        return f"{heading}\n\nNo changes. (preview `{preview.preview_id}`)\n"
+    denied = preview.policy.denied if preview.policy is not None else []
+    if not changed and not preview.diagnostics and not preview.policy_violations and not denied:
+        counts = preview.policy.counts() if preview.policy is not None else {}
+        warned = f" Policy: {counts['warn']} warning(s).\n" if counts.get("warn") else ""
+        return f"{heading}\n\nNo changes. (preview `{preview.preview_id}`)\n{warned}"
     header = _header(preview, heading, changed)
     return Masker().text(_fit(preview, header, _rows(preview), _sections(preview), limit))
 

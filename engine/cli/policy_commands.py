@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.catalog import RegistryCatalog, check_stack
 from engine.cli.render import policy_lines
 from engine.errors import ExitCode, InvalidInput
-from engine.policy.document import stack_section, synth_document
 from engine.policy.opa import test_pack
 from engine.policy.pack import PolicyPack
 from engine.settings import Settings
@@ -27,6 +25,8 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings, pack: PolicyPack) -> int:
+    from engine.catalog import RegistryCatalog, check_stack  # the stacks load only when a command needs them
+    from engine.policy.document import stack_section, synth_document
     from engine.synth import synth
 
     catalog = RegistryCatalog()

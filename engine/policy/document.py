@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import CatalogEntry
+from engine.policy.report import SCHEMA_VERSION
 from engine.results import ResourceChange, SynthResult
 from engine.vocabulary import urn_name
 
-SCHEMA_VERSION = 1
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value not known until apply
 UNKNOWN_SHOWN = "[unknown]"
 Mask = Callable[[Any], Any]

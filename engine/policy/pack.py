@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import PolicyError
-from engine.policy.document import SCHEMA_VERSION
 from engine.policy.exceptions import policy_exceptions
 from engine.policy.opa import bundle_digest, evaluate
-from engine.policy.report import PolicyReport, report_from_decision
+from engine.policy.report import SCHEMA_VERSION, PolicyReport, report_from_decision
 from engine.settings import Settings
 from engine.toolchain import OPA_VERSION, require_tool
 

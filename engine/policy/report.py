@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from engine.errors import PolicyError
 
+SCHEMA_VERSION = 1  # of the input document (engine/policy/document.py, docs/policy.md)
 Decision = Literal["deny", "require", "warn"]
 Severity = Literal["critical", "high", "medium", "low"]
 RuleRole = Literal["approver", "admin", "security"]

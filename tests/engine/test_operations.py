@@ -367,8 +367,9 @@ def test_refresh_reports_drift_and_destroy_needs_its_own_approval(engine: Engine
     up_preview, up_approval = approved(engine)
     with pytest.raises(ApprovalInvalid):
         engine.destroy(STACK, user="alice", preview_id=up_preview, approval_id=up_approval)
-    approval = engine.approve(dry.preview.preview_id, approver="bob")
-    done = engine.destroy(STACK, user="alice", preview_id=dry.preview.preview_id, approval_id=approval.approval_id)
+    # destroying the stack's bucket and cluster needs two people (policy DM-RISK-001)
+    approvals = approved_by_two(engine, dry.preview.preview_id)
+    done = engine.destroy(STACK, user="alice", preview_id=dry.preview.preview_id, approval_id=approvals)
     assert done.applied and inventory(sandbox_settings) == []
 
 

@@ -38,8 +38,19 @@ STACK = "gcp-dev"
 def signed_settings(sandbox_settings: Settings, tmp_path: Path, public_keys: dict[str, str]) -> Settings:
     trust = tmp_path / "approvers.yaml"
     people: list[dict[str, Any]] = [
-        {"principal": "bob", "roles": ["approver"], "environments": ["dev", "prod"], "keys": [public_keys["bob"]]},
-        {"principal": "carol", "roles": ["approver"], "environments": ["prod"], "keys": [public_keys["carol"]]},
+        # bob and carol also hold the security role: a first deploy creates IAM roles (policy DM-RISK-002)
+        {
+            "principal": "bob",
+            "roles": ["approver", "security"],
+            "environments": ["dev", "prod"],
+            "keys": [public_keys["bob"]],
+        },
+        {
+            "principal": "carol",
+            "roles": ["approver", "security"],
+            "environments": ["prod"],
+            "keys": [public_keys["carol"]],
+        },
         {"principal": "dave", "roles": ["approver"], "stacks": ["*-dev"], "keys": [public_keys["dave"]]},
         {"principal": "eve", "roles": ["admin"], "keys": [public_keys["eve"]]},
     ]

@@ -82,3 +82,16 @@ def test_an_operations_resources_come_in_pages_and_its_output_as_a_tail() -> Non
     assert len(first["stdout"]) == OUTPUT_TAIL and first["stdout_cut"] is True
     last = operation_detail(record, 200, full_output=True)
     assert last["resource_refs"] == refs[200:] and last["next_refs_offset"] is None and len(last["stdout"]) == 9_000
+
+
+def test_a_denied_preview_tells_the_agent_what_to_fix_and_offers_no_next_step(sandbox_settings: Settings) -> None:
+    config = sandbox_settings.project_root / "Pulumi.aws-dev.yaml"
+    config.write_text(config.read_text().replace("force_destroy: true", "force_destroy: true\n    public_access: true"))
+    engine = Engine(sandbox_settings)
+    server = server_for(sandbox_settings, engine, stdio_roles=["operator"])
+    preview, size = asyncio.run(call(server, "preview", {"stack": "aws-dev"}))
+    assert size <= RESULT_LIMIT
+    denies = [r for r in preview["policy"]["results"] if r["decision"] == "deny"]
+    assert denies and all(r["remediation"] and r["urn"] for r in denies)
+    assert "DENIES" in preview["summary"] and "request_apply" not in preview["summary"]
+    assert {r["id"] for r in denies} <= set(preview["summary"].split("(")[1].split(")")[0].split(", "))

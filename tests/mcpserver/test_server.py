@@ -153,7 +153,8 @@ def test_destroy_reports_progress_in_both_steps(sandbox_settings: Settings) -> N
             args: dict[str, Any] = {"stack": "gcp-dev"}
             planned = await client.call_tool("destroy", args, progress_handler=recorder("planned"))
             preview_id = planned.structured_content["preview"]["preview_id"]
-            engine.approve(preview_id, approver="human-reviewer")
+            for person in ("human-reviewer", "second-reviewer"):  # a stateful delete needs two (DM-RISK-001)
+                engine.approve(preview_id, approver=person)
             destroyed = await client.call_tool(
                 "destroy", {**args, "preview_id": preview_id}, progress_handler=recorder("destroyed")
             )

@@ -1,0 +1,120 @@
+"""The pack's raw decision as a typed report: malformed answers fail closed, waivers need a recorded reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.cli.markdown import preview_markdown
+from engine.errors import PolicyError, StackConfigInvalid
+from engine.policy.document import UNKNOWN, known
+from engine.policy.exceptions import policy_exceptions
+from engine.policy.opa import bundle_digest
+from engine.policy.report import report_from_decision
+from engine.results import PreviewResult
+
+URN = "urn:pulumi:aws-dev::datamcp::aws:s3/bucket:Bucket::data"
+
+
+def result(rule: str = "DM-S3-001", **extra: Any) -> dict[str, Any]:
+    return {"id": rule, "severity": "high", "urn": URN, "message": "public", "remediation": "block it", **extra}
+
+
+def report(decision: dict[str, Any], exceptions: dict[str, str] | None = None) -> Any:
+    return report_from_decision(decision, pack_digest="d" * 64, schema_version=1, exceptions=exceptions or {})
+
+
+def test_results_are_typed_and_ordered_deny_require_warn() -> None:
+    r = report(
+        {"warn": [result("DM-W-001")], "deny": [result()], "require": [result("DM-R-001", approvals=2, role="admin")]}
+    )
+    assert [(x.decision, x.id) for x in r.results] == [
+        ("deny", "DM-S3-001"),
+        ("require", "DM-R-001"),
+        ("warn", "DM-W-001"),
+    ]
+    assert r.counts() == {"deny": 1, "require": 1, "warn": 1}
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        {"deny": "not a list"},
+        {"deny": ["not an object"]},
+        {"deny": [result(severity="catastrophic")]},
+        {"deny": [result(rule="lower-case")]},
+        {"require": [result()]},  # a require without approvals and role
+        {"require": [result(approvals=2, role="root")]},
+    ],
+)
+def test_a_malformed_decision_fails_closed(decision: dict[str, Any]) -> None:
+    with pytest.raises(PolicyError):
+        report(decision)
+
+
+def test_a_waived_rule_neither_denies_nor_requires_and_keeps_its_reason() -> None:
+    r = report({"deny": [result()], "warn": [result("DM-W-001")]}, {"DM-S3-001": "a public website bucket, by design"})
+    assert not r.denied and [x.id for x in r.results] == ["DM-W-001"]
+    assert [(w.id, w.reason, w.urn) for w in r.waived] == [("DM-S3-001", "a public website bucket, by design", URN)]
+
+
+def write_config(root: Path, exceptions: object) -> Path:
+    (root / "Pulumi.aws-dev.yaml").write_text(
+        "config:\n  datamcp:policy_exceptions: " + __import__("json").dumps(exceptions) + "\n"
+    )
+    return root
+
+
+def test_exceptions_come_from_the_stack_config(tmp_path: Path) -> None:
+    write_config(tmp_path, {"DM-S3-001": "  a public website bucket  "})
+    assert policy_exceptions(tmp_path, "aws-dev") == {"DM-S3-001": "a public website bucket"}
+    assert policy_exceptions(tmp_path, "gcp-dev") == {}
+
+
+@pytest.mark.parametrize(
+    "bad", [{"DM-S3-001": "because"}, {"DM-S3-001": 7}, {"not an id": "a long enough reason"}, ["DM-S3-001"]]
+)
+def test_an_exception_without_a_real_reason_is_a_config_error(tmp_path: Path, bad: object) -> None:
+    write_config(tmp_path, bad)
+    with pytest.raises(StackConfigInvalid):
+        policy_exceptions(tmp_path, "aws-dev")
+
+
+def test_the_pack_digest_covers_rules_and_data_but_not_tests(tmp_path: Path) -> None:
+    (tmp_path / "main.rego").write_text("package datamcp.main\n")
+    (tmp_path / "data.json").write_text("{}")
+    before = bundle_digest(tmp_path)
+    (tmp_path / "main_test.rego").write_text("package datamcp.main_test\n")
+    assert bundle_digest(tmp_path) == before
+    (tmp_path / "data.json").write_text('{"datamcp": {}}')
+    assert bundle_digest(tmp_path) != before
+    with pytest.raises(PolicyError):
+        bundle_digest(tmp_path / "missing")
+
+
+def test_unknown_values_are_shown_as_synth_shows_them() -> None:
+    assert known({"a": UNKNOWN, "b": [UNKNOWN, 1], "c": "x"}) == {"a": "[unknown]", "b": ["[unknown]", 1], "c": "x"}
+
+
+def test_the_pr_comment_shows_each_finding_with_its_fix() -> None:
+    preview = PreviewResult(
+        preview_id="p-1",
+        operation_id="o-1",
+        kind="update",
+        stack="aws-dev",
+        user="alice",
+        change_summary={"update": 1},
+        changes=[],
+        duration_seconds=1.0,
+        expires_at="2026-11-25T20:00:00+00:00",
+        policy=report(
+            {"deny": [result()], "require": [result("DM-R-001", approvals=2, role="admin")]},
+            {"DM-W-001": "ignored on purpose"},
+        ),
+    )
+    text = preview_markdown(preview)
+    assert "#### Policy" in text
+    assert "| **deny** | `DM-S3-001` | high | `data` | public | block it |" in text
+    assert "(needs 2 x admin)" in text
