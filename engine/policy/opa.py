@@ -15,15 +15,15 @@ TIMEOUT_SECONDS = 60
 
 
 def pack_files(policies: Path) -> list[Path]:
-    """The files that make up the pack's behaviour: its Rego (tests excluded) and its data, sorted."""
+    """Every file under the pack's folder, sorted: `opa eval --data` loads Rego (tests too) and data files of
+    several kinds, so the digest leaves nothing out that could change a decision."""
     if not policies.is_dir():
         raise PolicyError(f"no policy pack at {policies.name}/ (a folder of Rego files)")
-    files = [p for p in policies.rglob("*") if p.is_file() and p.suffix in (".rego", ".json", ".yaml")]
-    return sorted(p for p in files if not p.name.endswith("_test.rego"))
+    return sorted(p for p in policies.rglob("*") if p.is_file())
 
 
 def bundle_digest(policies: Path) -> str:
-    """sha256 over every pack file's relative path and content: any change to a rule or its data changes it."""
+    """sha256 over every file's relative path and content: any change in the folder changes it."""
     digest = hashlib.sha256()
     for path in pack_files(policies):
         digest.update(path.relative_to(policies).as_posix().encode() + b"\0")

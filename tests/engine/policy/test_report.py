@@ -82,14 +82,17 @@ def test_an_exception_without_a_real_reason_is_a_config_error(tmp_path: Path, ba
         policy_exceptions(tmp_path, "aws-dev")
 
 
-def test_the_pack_digest_covers_rules_and_data_but_not_tests(tmp_path: Path) -> None:
+@pytest.mark.parametrize("added", ["main_test.rego", "more.yaml", "sub/data.json", ".hidden.rego", "notes.txt"])
+def test_the_pack_digest_covers_every_file_opa_could_load(tmp_path: Path, added: str) -> None:
+    """`opa eval --data` loads test files and several data formats too: none can change unnoticed."""
     (tmp_path / "main.rego").write_text("package datamcp.main\n")
-    (tmp_path / "data.json").write_text("{}")
     before = bundle_digest(tmp_path)
-    (tmp_path / "main_test.rego").write_text("package datamcp.main_test\n")
-    assert bundle_digest(tmp_path) == before
-    (tmp_path / "data.json").write_text('{"datamcp": {}}')
+    (tmp_path / added).parent.mkdir(exist_ok=True)
+    (tmp_path / added).write_text("{}")
     assert bundle_digest(tmp_path) != before
+
+
+def test_a_missing_pack_fails_closed(tmp_path: Path) -> None:
     with pytest.raises(PolicyError):
         bundle_digest(tmp_path / "missing")
 
