@@ -119,6 +119,10 @@ def test_workflows_give_the_engine_its_own_passphrase_variable() -> None:
     preview = {s.get("id"): s for s in steps(load("preview.yml")["jobs"]["preview"])}
     assert preview["preview"]["env"] == {"DATAMCP_CONFIG_PASSPHRASE": "${{ secrets.DATAMCP_CONFIG_PASSPHRASE }}"}
     assert "DATAMCP_CONFIG_PASSPHRASE" not in preview["synth"]["env"]
+    # forked pull requests get the policy pack's verdict on the offline graph (docs/policy.md)
+    assert preview["policy"]["run"] == '.venv/bin/datamcp policy eval "$STACK"'
+    assert preview["policy"]["if"] == "env.FORKED == 'true'"
+    assert "DATAMCP_CONFIG_PASSPHRASE" not in preview["policy"]["env"]
 
 
 @pytest.mark.parametrize("name", sorted(WORKFLOWS))
