@@ -10,7 +10,7 @@ eks_world_open(inputs) if count(object.get(inputs, ["vpcConfig", "publicAccessCi
 
 eks_world_open(inputs) if {
 	some cidr in inputs.vpcConfig.publicAccessCidrs
-	cidr in lib.config.world_cidrs
+	lib.world_open_cidr(cidr)
 }
 
 deny contains lib.finding(
@@ -40,7 +40,7 @@ gke_world_open(inputs) if count(object.get(inputs, ["masterAuthorizedNetworksCon
 
 gke_world_open(inputs) if {
 	some block in inputs.masterAuthorizedNetworksConfig.cidrBlocks
-	block.cidrBlock in lib.config.world_cidrs
+	lib.world_open_cidr(block.cidrBlock)
 }
 
 deny contains lib.finding(

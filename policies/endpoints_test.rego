@@ -77,3 +77,15 @@ test_gke_authorized_network_for_everyone_denied if {
 	results := endpoints.deny with input as t.doc("prod", [world])
 	t.ids(results) == {"DM-GKE-001", "DM-GKE-002"}
 }
+
+test_eks_world_open_in_halves_or_other_spellings_is_denied if {
+	every cidrs in [["0.0.0.0/1", "128.0.0.0/1"], ["0::/0"], ["0.0.0.0/5"], ["2000::/3"]] {
+		results := endpoints.deny with input as t.doc("dev", [eks({"endpointPublicAccess": true, "publicAccessCidrs": cidrs})])
+		t.fired(results, "DM-EKS-002", "eks-cluster")
+	}
+}
+
+test_eks_a_narrow_range_is_not_world_open if {
+	results := endpoints.deny with input as t.doc("dev", [eks({"endpointPublicAccess": true, "publicAccessCidrs": ["10.0.0.0/9"]})])
+	count(results) == 0
+}

@@ -11,6 +11,22 @@ is_prod if not is_dev
 # Values the engine could not know before apply ("[unknown]") or must not show ("[secret]") are never judged.
 known(value) if not value in {"[unknown]", "[secret]"}
 
+# A source range that opens to the internet: the world's own spellings, and any range so broad it is the internet in
+# parts (0.0.0.0/1 and 128.0.0.0/1 together are 0.0.0.0/0): IPv4 prefixes up to /8, IPv6 up to /16.
+world_open_cidr(cidr) if cidr in config.world_cidrs
+
+world_open_cidr(cidr) if {
+	[address, length] := split(cidr, "/")
+	not contains(address, ":")
+	to_number(length) <= config.broadest_ipv4_prefix
+}
+
+world_open_cidr(cidr) if {
+	[address, length] := split(cidr, "/")
+	contains(address, ":")
+	to_number(length) <= config.broadest_ipv6_prefix
+}
+
 # The resources of one type in the desired state.
 resources(type) := [r | some r in input.resources; r.type == type]
 

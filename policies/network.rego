@@ -19,7 +19,7 @@ aws_ports(rule, protocol) := {p |
 
 world_open_aws(rule) if {
 	some cidr in array.concat(object.get(rule, "cidrBlocks", []), object.get(rule, "ipv6CidrBlocks", []))
-	cidr in lib.config.world_cidrs
+	lib.world_open_cidr(cidr)
 }
 
 # Each (resource, ingress rule) pair in AWS's three shapes: inline `ingress` lists, SecurityGroupRule, and
@@ -42,7 +42,7 @@ open_ports contains [r, ports] if {
 open_ports contains [r, ports] if {
 	some r in lib.resources("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
 	some cidr in [object.get(r.inputs, "cidrIpv4", ""), object.get(r.inputs, "cidrIpv6", "")]
-	cidr in lib.config.world_cidrs
+	lib.world_open_cidr(cidr)
 	ports := aws_ports(r.inputs, lower(sprintf("%v", [r.inputs.ipProtocol])))
 }
 
@@ -58,7 +58,7 @@ open_ports contains [r, ports] if {
 
 world_source(inputs) if {
 	some cidr in inputs.sourceRanges
-	cidr in lib.config.world_cidrs
+	lib.world_open_cidr(cidr)
 }
 
 world_source(inputs) if {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 from engine.errors import StackConfigInvalid
@@ -15,9 +16,9 @@ RULE_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
 MIN_REASON = 10
 
 
-def policy_exceptions(project_root: Path, stack: str) -> dict[str, str]:
-    """Rule id -> reason. A missing or short reason, or a malformed id, is a config error: nothing is waived
-    silently."""
+def policy_exceptions(project_root: Path, stack: str, known: set[str] | None = None) -> dict[str, str]:
+    """Rule id -> reason. A missing or short reason, a malformed id, or (given `known`) an id the pack never names is
+    a config error: nothing is waived silently."""
     config, _ = read_stack_config(project_root, stack)
     raw = config.get(KEY)
     if raw is None:
@@ -30,12 +31,20 @@ def policy_exceptions(project_root: Path, stack: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise StackConfigInvalid(f"{file}: {KEY} must map rule ids to reasons", file=file, key=KEY)
     for rule, reason in value.items():
-        if not RULE_ID.match(str(rule)):
-            raise StackConfigInvalid(f"{file}: {KEY}: {echo(rule)} is not a rule id", file=file, key=KEY)
-        if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON:
+        if not RULE_ID.match(str(rule)) or (known is not None and rule not in known):
+            raise StackConfigInvalid(
+                f"{file}: {KEY}: {echo(rule)} is not a rule of the policy pack", file=file, key=KEY
+            )
+        if not isinstance(reason, str) or len(visible(reason)) < MIN_REASON:
             raise StackConfigInvalid(
                 f"{file}: {KEY}.{rule}: switching a rule off needs a reason of at least {MIN_REASON} characters",
                 file=file,
                 key=KEY,
             )
     return {str(k): str(v).strip() for k, v in value.items()}
+
+
+def visible(text: str) -> str:
+    """The characters a reader sees: NFKC form, without spaces, controls and format characters (zero-width ones)."""
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in normal if c.isprintable() and not c.isspace() and unicodedata.category(c) != "Cf")

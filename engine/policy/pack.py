@@ -6,9 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PolicyError
 from engine.policy.exceptions import policy_exceptions
-from engine.policy.opa import bundle_digest, evaluate
+from engine.policy.opa import bundle_digest, evaluate_files, files_digest, pack_files, rule_ids
 from engine.policy.report import SCHEMA_VERSION, PolicyReport, report_from_decision
 from engine.settings import Settings
 from engine.toolchain import OPA_VERSION, require_tool
@@ -36,10 +35,11 @@ class PolicyPack:
             return self._opa
 
     def decide(self, document: dict[str, Any], stack: str) -> PolicyReport:
-        """The pack's report on `document`, with the stack's recorded exceptions as waivers."""
-        exceptions = policy_exceptions(self.settings.project_root, stack)
-        digest = self.digest()
-        decision = evaluate(document, self.folder, self.opa())
-        if self.digest() != digest:
-            raise PolicyError("the policy pack changed while it was evaluated; preview again")
-        return report_from_decision(decision, pack_digest=digest, schema_version=SCHEMA_VERSION, exceptions=exceptions)
+        """The pack's report on `document`, with the stack's recorded exceptions as waivers; OPA judges a private copy
+        of exactly the files whose digest the report carries."""
+        files = pack_files(self.folder)
+        exceptions = policy_exceptions(self.settings.project_root, stack, rule_ids(files))
+        decision = evaluate_files(document, files, self.opa())
+        return report_from_decision(
+            decision, pack_digest=files_digest(files), schema_version=SCHEMA_VERSION, exceptions=exceptions
+        )

@@ -88,7 +88,7 @@ def report_from_decision(
             raise PolicyError(f"the policy decision's {kind!r} must be a list")
         for entry in entries:
             result = _result(kind, entry)
-            if result.id in exceptions:
+            if result.id in exceptions and kind != "require":  # a waiver never lowers what a risky change needs
                 waived.append(
                     Waiver(id=result.id, reason=exceptions[result.id], urn=result.urn, message=result.message)
                 )

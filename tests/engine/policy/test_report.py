@@ -79,7 +79,36 @@ def test_exceptions_come_from_the_stack_config(tmp_path: Path) -> None:
 def test_an_exception_without_a_real_reason_is_a_config_error(tmp_path: Path, bad: object) -> None:
     write_config(tmp_path, bad)
     with pytest.raises(StackConfigInvalid):
-        policy_exceptions(tmp_path, "aws-dev")
+        policy_exceptions(tmp_path, "aws-dev", {"DM-S3-001"})
+
+
+def test_a_waiver_never_lowers_what_a_risky_change_needs() -> None:
+    r = report({"require": [result("DM-RISK-001", approvals=2, role="admin")]}, {"DM-RISK-001": "we trust ourselves"})
+    assert [x.id for x in r.results] == ["DM-RISK-001"] and r.waived == [] and r.min_approvals() == 2
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "fifo"])
+def test_links_and_special_files_in_the_pack_are_refused(tmp_path: Path, kind: str) -> None:
+    """OPA follows a link the digest could not see; a FIFO would hang it."""
+    pack, outside = tmp_path / "policies", tmp_path / "outside"
+    pack.mkdir()
+    outside.mkdir()
+    (pack / "main.rego").write_text("package datamcp.main\n")
+    (outside / "lib.rego").write_text("package datamcp.lib\n")
+    if kind == "fifo":
+        __import__("os").mkfifo(pack / "pipe.rego")
+    else:
+        (pack / "shared").symlink_to(outside if kind == "folder" else outside / "lib.rego")
+    with pytest.raises(PolicyError, match="not a plain file"):
+        bundle_digest(pack)
+
+
+def test_the_rule_ids_are_read_from_the_packs_rego(tmp_path: Path) -> None:
+    from engine.policy.opa import pack_files, rule_ids
+
+    (tmp_path / "a.rego").write_text('deny contains lib.finding("DM-S3-001", "high", r, "m", "x")\n')
+    (tmp_path / "a_test.rego").write_text('x := "DM-TEST-999"\n')
+    assert rule_ids(pack_files(tmp_path)) == {"DM-S3-001"}
 
 
 @pytest.mark.parametrize("added", ["main_test.rego", "more.yaml", "sub/data.json", ".hidden.rego", "notes.txt"])
