@@ -67,6 +67,7 @@ class Tool(StrEnum):
     CHECK_DRIFT = "check-drift"
     APPROVE = "approve"
     REQUEST_APPLY = "request-apply"
+    REJECT = "reject"
     CANCEL = "cancel"
 
 

@@ -13,7 +13,7 @@ from engine.catalog import check_stack
 from engine.errors import InvalidInput
 from engine.masking import SECRET
 from engine.operations import preview, requirements
-from engine.operations.approval_flow import approval_facts, dry_run, recorded_binding
+from engine.operations.approval_flow import approval_facts, check_not_rejected, dry_run, recorded_binding
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
 from engine.operations.parts import Parts
@@ -116,6 +116,7 @@ def _apply_locked(
     preview = parts.previews.get(op.preview_id)
     facts = _facts(parts, kind, stack, preview, approval_ids)
     _refuse_if(requirements.check(facts))
+    check_not_rejected(parts, preview)  # a person said no after approving it: the no wins
     handle = parts.sessions.handle(op, stack)
     parts.sessions.learn_secrets(op, handle)
     deployment, pending = parts.sessions.state(stack, handle)

@@ -10,6 +10,7 @@ from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, Stale
 from engine.identity import same_principal
 from engine.operations import requirements
 from engine.operations.parts import Parts
+from engine.operations.rejection import rejection
 from engine.previews import PreviewRecord
 from engine.results import ApplyResult, PreviewResult, PreviewReview
 from engine.trust.approvers import Role
@@ -28,6 +29,7 @@ def approve(
         op.preview_id, who = preview_id, op.user  # the journal puts the approver in normal form (or refuses)
         check_fresh(preview)
         check_policy(parts, preview)
+        check_not_rejected(parts, preview)
         recorded = recorded_binding(parts, preview)  # None where the approver keeps a trail of their own
         if recorded is not None and recorded != preview.binding():
             raise StalePreview(
@@ -100,6 +102,15 @@ def check_policy(parts: Parts, preview: PreviewRecord) -> None:
     refusal = requirements.policy_refusal(preview)
     if refusal is not None:
         raise refusal
+
+
+def check_not_rejected(parts: Parts, preview: PreviewRecord) -> None:
+    said = rejection(parts, preview)
+    if said is not None:
+        raise ApprovalInvalid(
+            f"preview {preview.preview_id} was rejected by {said['rejected_by']}: {said['reason']}; preview again",
+            preview_id=preview.preview_id,
+        )
 
 
 def approvals_needed(parts: Parts, preview: PreviewRecord) -> int:

@@ -13,7 +13,7 @@ from engine.audit.checkpoints import Checkpoint
 from engine.catalog import RegistryCatalog, StackCatalog
 from engine.errors import ApprovalInvalid
 from engine.operations import apply as applying
-from engine.operations import approval_flow, preview, refresh
+from engine.operations import approval_flow, preview, refresh, rejection
 from engine.operations.events import ProgressCallback
 from engine.operations.parts import Parts
 from engine.queries import Queries
@@ -176,6 +176,13 @@ class Engine:
 
     def request_apply(self, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
         return approval_flow.request_apply(self.parts, preview_id, user=user, reason=reason)
+
+    def reject(self, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
+        """A person says no, on record, with a reason the requester reads (`rejection`); no approval counts after."""
+        return rejection.reject(self.parts, preview_id, user=user, reason=reason)
+
+    def rejection(self, preview_id: str) -> dict[str, Any] | None:
+        return rejection.rejection(self.parts, self.previews.get(preview_id))
 
     def request_cancel(self, operation_id: str) -> None:
         """Stop an operation the caller started itself (e.g. a client that cancelled its request), even if its audit
