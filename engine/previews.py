@@ -78,6 +78,17 @@ class PreviewStore:
         ensure_dir(self.root, STORE_MODE)
         write_atomic(self._path(record.preview_id), record.model_dump_json(indent=2))
 
+    def recent(self, limit: int = 100) -> list[PreviewRecord]:
+        """The newest readable previews (anyone may drop files in the store: callers check what they show)."""
+        found = []
+        for path in self.root.glob("*.json") if self.root.is_dir() else []:
+            if is_id(path.stem):
+                try:
+                    found.append(self.get(path.stem))
+                except PreviewNotFound:
+                    continue
+        return sorted(found, key=lambda r: r.created_epoch, reverse=True)[:limit]
+
     def get(self, preview_id: str) -> PreviewRecord:
         try:
             record = PreviewRecord.model_validate_json(read_regular(self._path(preview_id)))

@@ -48,16 +48,27 @@ def auth_provider(settings: McpSettings) -> TokenVerifier:
             audience=settings.jwt_audience,
             leeway_seconds=settings.jwt_leeway_seconds,
         )
-    table: dict[str, Principal] = {}
-    if settings.tokens_file is not None:
-        table.update(load_tokens_file(settings.tokens_file))
-    if settings.tokens is not None:
-        table.update(load_tokens(settings.tokens.get_secret_value(), "DATAMCP_MCP_TOKENS"))
+    table = static_tokens(settings)
     if not table:
         raise SettingsError(
             "HTTP needs bearer tokens: set DATAMCP_MCP_TOKENS_FILE or DATAMCP_MCP_TOKENS (or JWT settings)"
         )
     return HashedTokenVerifier(table, settings.jwt_roles_claim)
+
+
+def static_tokens(settings: McpSettings) -> dict[str, Principal]:
+    """The static bearer tokens (by digest) from the token file and the inline JSON."""
+    table: dict[str, Principal] = {}
+    if settings.tokens_file is not None:
+        table.update(load_tokens_file(settings.tokens_file))
+    if settings.tokens is not None:
+        table.update(load_tokens(settings.tokens.get_secret_value(), "DATAMCP_MCP_TOKENS"))
+    return table
+
+
+def agent_principals(settings: McpSettings) -> frozenset[str]:
+    """The principals that call over MCP with static tokens: agents, who never approve in the console."""
+    return frozenset(p.name for p in static_tokens(settings).values())
 
 
 def principal_from_token(

@@ -78,10 +78,27 @@ def add_health_route(mcp: FastMCP) -> None:
     mcp.custom_route(HEALTH_PATH, methods=["GET"])(healthz)
 
 
-def asgi_app(mcp: FastMCP, settings: McpSettings) -> HostOriginGuard:
-    """The server's streamable-HTTP app at /mcp: the Host/Origin allowlist first, then the size limit, which counts
-    the body as it arrives (chunked or not, whatever Content-Length claims) and answers 413 past the limit. FastMCP's
-    own Host/Origin guard stays off: ours answers 403 and knows the configured port."""
-    app = mcp.http_app(path=MCP_PATH, host_origin_protection=False)
+class PathRouter:
+    """Requests under `prefix` go to `app` (the console), everything else to `rest` (MCP, the health probe); the
+    lifespan belongs to `rest`."""
+
+    def __init__(self, prefix: str, app: Any, rest: Any) -> None:
+        self.prefix = prefix
+        self.app = app
+        self.rest = rest
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] in ("http", "websocket") else ""
+        inside = path == self.prefix or path.startswith(self.prefix + "/")
+        await (self.app if inside else self.rest)(scope, receive, send)
+
+
+def asgi_app(mcp: FastMCP, settings: McpSettings, console: Any = None) -> HostOriginGuard:
+    """The server's streamable-HTTP app at /mcp (and the console at /console, when given): the Host/Origin allowlist
+    first, then the size limit, which counts the body as it arrives (chunked or not, whatever Content-Length claims)
+    and answers 413 past the limit. FastMCP's own Host/Origin guard stays off: ours answers 403 and knows the port."""
+    app: Any = mcp.http_app(path=MCP_PATH, host_origin_protection=False)
+    if console is not None:
+        app = PathRouter("/console", console, app)
     limited = RequestBodyLimitMiddleware(app, settings.max_request_bytes)
     return HostOriginGuard(limited, allowed_hosts(settings), allowed_origins(settings))

@@ -9,8 +9,9 @@ from typing import Any
 from fastmcp import FastMCP
 
 from engine import __version__
+from engine.console.settings import ConsoleSettings, load_console_settings
 from engine.mcpserver import tools_admin, tools_change, tools_read
-from engine.mcpserver.auth import Transport, auth_provider, check_stdio_roles
+from engine.mcpserver.auth import Transport, agent_principals, auth_provider, check_stdio_roles
 from engine.mcpserver.gate import Gate, quiet_client_errors
 from engine.mcpserver.http import add_health_route, asgi_app
 from engine.mcpserver.runtime import ToolRuntime
@@ -88,5 +89,17 @@ def http_app(
     """The streamable-HTTP ASGI app (at /mcp) behind the Host/Origin allowlist and the request-size limit; it warms
     up before serving, and stopping it stops the workers."""
     mcp_settings = mcp_settings or load_mcp_settings()
+    engine = engine or Engine(settings)
     server = create_server(settings, mcp_settings, transport="http", engine=engine)
-    return ServerLifespan(asgi_app(server, mcp_settings), server)
+    return ServerLifespan(asgi_app(server, mcp_settings, console_for(engine, mcp_settings)), server)
+
+
+def console_for(engine: Engine, mcp_settings: McpSettings, console: ConsoleSettings | None = None) -> Any:
+    """The approval console at /console (docs/console.md), unless switched off."""
+    console = console or load_console_settings()
+    if not console.enabled:
+        return None
+    from engine.console.app import console_app  # only a server with a console loads it
+
+    public = console.public_url or f"http://127.0.0.1:{mcp_settings.port}"
+    return console_app(engine, console, public, agent_principals(mcp_settings))
