@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from engine.bytecode import is_private, private_prefix
 from engine.errors import DataMcpError
 from engine.settings import Settings
-from engine.toolchain import ACTIONLINT_VERSION, HELM_VERSION, OPA_VERSION, PULUMI_VERSION, locate
+from engine.toolchain import ACTIONLINT_VERSION, HELM_VERSION, HYDRA_VERSION, OPA_VERSION, PULUMI_VERSION, locate
 from engine.trust.approvers import TrustList
 from engine.trust.server_key import ServerKey
 
@@ -202,6 +202,8 @@ def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     checks.append(_tool(settings, "helm", HELM_VERSION, path))
     checks.append(_tool(settings, "actionlint", ACTIONLINT_VERSION, path))
     checks.append(_tool(settings, "opa", OPA_VERSION, path))
+    # Only the console's browser tests run hydra (their OpenID provider): a server without it is complete.
+    checks.append(_tool(settings, "hydra", HYDRA_VERSION, path, required=False))
     checks.append(_language_host(settings, path))
     checks.append(_backend(settings))
     checks.append(_audit(settings))

@@ -15,6 +15,8 @@ PULUMI_VERSION = "3.259.0"
 HELM_VERSION = "3.22.0"
 ACTIONLINT_VERSION = "1.7.12"
 OPA_VERSION = "1.22.3"
+# The OpenID Connect provider of the console's browser tests (tests/console/); the engine itself never runs it.
+HYDRA_VERSION = "2.3.0"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ _VERSION_ARGS = {
     "helm": ["version", "--template", "{{.Version}}"],
     "actionlint": ["-version"],
     "opa": ["version"],
+    "hydra": ["version"],
 }
 
 
@@ -57,7 +60,7 @@ def tool_version(name: str, binary: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     first = out.strip().splitlines()[0] if out.strip() else ""
-    return first.removeprefix("Version: ").removeprefix("v") or None
+    return first.removeprefix("Version:").strip().removeprefix("v") or None
 
 
 def locate(settings: Settings, name: str, path: str | None = None) -> Tool:

@@ -14,7 +14,7 @@ import pytest
 from engine.cli import main
 from engine.doctor import WARM_MODULES, bytecode_check, module_source, run_checks
 from engine.settings import Settings
-from engine.toolchain import OPA_VERSION, PULUMI_VERSION
+from engine.toolchain import HYDRA_VERSION, OPA_VERSION, PULUMI_VERSION
 
 
 def _by_name(report_checks: list) -> dict:  # type: ignore[type-arg]
@@ -28,6 +28,7 @@ def test_all_pieces_present_after_bootstrap(settings: Settings) -> None:
     assert checks["pulumi"].detail.startswith(f"{PULUMI_VERSION} at ")
     assert checks["python:pulumi"].detail == PULUMI_VERSION
     assert checks["opa"].detail.startswith(f"{OPA_VERSION} at ")
+    assert checks["hydra"].ok and checks["hydra"].detail.startswith(f"{HYDRA_VERSION} at ")
     assert checks["backend"].ok
     assert checks["audit"].ok
 
@@ -47,7 +48,32 @@ def test_missing_tool_is_reported_and_fails(tmp_path: Path) -> None:
     assert "not found" in checks["pulumi"].detail
     assert not checks["actionlint"].ok
     assert not checks["opa"].ok
+    assert not checks["hydra"].ok and not checks["hydra"].required
     assert checks["helm"].ok
+
+
+def test_missing_hydra_alone_leaves_the_report_ok(tmp_path: Path) -> None:
+    # hydra is the browser tests' OpenID provider: a server with every other tool is complete without it.
+    built = Path(__file__).resolve().parents[2] / ".tools" / "bin"
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("pulumi", "helm", "actionlint", "opa"):
+        (tools / name).symlink_to(built / name)
+    report = run_checks(Settings(project_root=tmp_path, tools_dir=tools), path=str(Path(sys.executable).parent))
+    hydra = _by_name(report.checks)["hydra"]
+    assert not hydra.ok and "not found" in hydra.detail
+    assert report.ok, [c for c in report.checks if c.required and not c.ok]
+
+
+def test_hydra_version_is_read_from_its_padded_version_line(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    fake = tools / "hydra"
+    fake.write_text("#!/bin/sh\nprintf 'Version:    v2.2.0\\nGit Hash:   x\\n'\n")
+    fake.chmod(0o755)
+    hydra = _by_name(run_checks(Settings(project_root=tmp_path, tools_dir=tools), path="").checks)["hydra"]
+    assert not hydra.ok
+    assert "'2.2.0'" in hydra.detail
 
 
 def test_wrong_tool_version_is_reported(tmp_path: Path) -> None:
