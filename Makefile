@@ -15,7 +15,7 @@ bootstrap:
 run: bootstrap
 	$(VENV)/datamcp doctor
 	$(VENV)/datamcp preview aws-dev
-	$(VENV)/datamcp-mcp --transport http --dev-tokens
+	DATAMCP_CONSOLE_DEV_LOGIN=1 $(VENV)/datamcp-mcp --transport http --dev-tokens
 
 ## The whole suite: lint, type check, every test (including the slow ones that run the real CLI).
 test: bootstrap lint typecheck pytest

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.access import Role, token_digest
+from engine.console.settings import load_console_settings
 from engine.mcpserver.http import MCP_PATH
 from engine.mcpserver.settings import McpSettings
 from engine.settings import Settings
@@ -95,7 +96,23 @@ def connection_help(settings: Settings, mcp_settings: McpSettings, tokens: list[
     ]
     if tokens:
         lines += ["", *_http_help(settings, mcp_settings, tokens)]
+    lines += _console_help(mcp_settings)
     return "\n".join(lines)
+
+
+def _console_help(mcp_settings: McpSettings) -> list[str]:
+    console = load_console_settings()
+    if not console.enabled:
+        return []
+    base = (console.public_url or f"http://127.0.0.1:{mcp_settings.port}").rstrip("/")
+    login = (
+        "dev login (the name you type is trusted: a checkout only)"
+        if console.dev_login
+        else "your identity provider"
+        if console.oidc_issuer
+        else "no login configured: set DATAMCP_CONSOLE_OIDC_ISSUER or, in a checkout, DATAMCP_CONSOLE_DEV_LOGIN=1"
+    )
+    return ["", f"Approval console (review and approve previews in a browser): {base}/console  [{login}]"]
 
 
 def _http_help(settings: Settings, mcp_settings: McpSettings, tokens: list[DevToken]) -> list[str]:

@@ -63,6 +63,7 @@ class ToolRuntime:
         )
         self.slots = CliSlots(mcp_settings.max_concurrent_cli, mcp_settings.cli_wait_seconds)
         self.roles: dict[str, Role] = {}  # tool name -> the role it needs
+        self.console_url: str | None = None  # the approval console's base URL, when the server serves one
 
     def add_tool(self, mcp: FastMCP, fn: Callable[..., object], annotations: ToolAnnotations, role: Role) -> None:
         """Register a tool that needs `role`: neither listed to nor run for callers without it."""

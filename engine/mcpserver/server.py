@@ -40,6 +40,9 @@ def create_server(
     check_stdio_roles(mcp_settings)
     auth = auth_provider(mcp_settings) if transport == "http" else None
     runtime = ToolRuntime(engine or Engine(settings), settings, mcp_settings, transport)
+    console = load_console_settings()
+    if console.enabled and (transport == "http" or console.public_url):  # stdio: a console served elsewhere
+        runtime.console_url = f"{console_base(console, mcp_settings)}/console"
     mcp = FastMCP("datamcp", instructions=INSTRUCTIONS, version=__version__, auth=auth, mask_error_details=True)
     mcp.add_middleware(Gate(runtime))
     quiet_client_errors()
@@ -101,5 +104,8 @@ def console_for(engine: Engine, mcp_settings: McpSettings, console: ConsoleSetti
         return None
     from engine.console.app import console_app  # only a server with a console loads it
 
-    public = console.public_url or f"http://127.0.0.1:{mcp_settings.port}"
-    return console_app(engine, console, public, agent_principals(mcp_settings))
+    return console_app(engine, console, console_base(console, mcp_settings), agent_principals(mcp_settings))
+
+
+def console_base(console: ConsoleSettings, mcp_settings: McpSettings) -> str:
+    return (console.public_url or f"http://127.0.0.1:{mcp_settings.port}").rstrip("/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastmcp import Context, FastMCP
@@ -25,12 +26,17 @@ class ChangeTools:
         self.rt = runtime
         self.engine = runtime.engine
 
-    async def request_apply(self, preview_id: Id, reason: Reason) -> dict[str, Any]:
-        """Ask a person to approve a preview so it can be applied. Records the request and returns the exact
-        commands the person runs (or the CI route). Show them to the person; you cannot approve yourself."""
-        return await self.rt.as_caller(
+    async def request_apply(self, preview_id: Id, reason: Reason, ctx: Context) -> dict[str, Any]:
+        """Ask a person to approve a preview so it can be applied. Records the request and returns the console page
+        where a person reviews and approves it (`console_url`), the exact commands, and the CI route. Show them to
+        the person; you cannot approve yourself."""
+        answer = await self.rt.as_caller(
             lambda principal: self.engine.request_apply(preview_id, user=principal.name, reason=reason)
         )
+        if self.rt.console_url is not None:
+            answer["console_url"] = f"{self.rt.console_url}/previews/{preview_id}"
+            answer["elicitation"] = await point_to(ctx, answer["console_url"], preview_id)
+        return answer
 
     async def apply(self, preview_id: Id, ctx: Context) -> dict[str, Any]:
         """Apply a preview that another person approved: exactly the reviewed changes, or a refusal that says why
@@ -42,6 +48,30 @@ class ChangeTools:
             ctx,
         )
         return bounded_apply(result)
+
+
+ELICIT_SECONDS = 30
+
+
+async def point_to(ctx: Context, url: str, preview_id: str) -> str:
+    """Where the client declared URL-mode elicitation, ask it to show the person the console page; the answer says
+    what happened ("not supported": the URL is in the result only)."""
+    capabilities = ctx.session.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or elicitation.url is None or not ctx.session.can_send_request:
+        return "not supported"
+    try:
+        result = await asyncio.wait_for(
+            ctx.session.elicit_url(
+                message=f"A person must review and approve preview {preview_id} in the DataMCP console.",
+                url=url,
+                elicitation_id=f"approve-{preview_id}",
+            ),
+            timeout=ELICIT_SECONDS,
+        )
+    except (TimeoutError, Exception):
+        return "no answer"
+    return str(result.action)
 
 
 def register(mcp: FastMCP, runtime: ToolRuntime) -> None:

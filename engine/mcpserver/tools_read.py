@@ -14,7 +14,7 @@ from engine.mcpserver.limits import CLIENT_ERROR
 from engine.mcpserver.presenting import bounded_preview, operation_detail, operation_item, synth_page
 from engine.mcpserver.runtime import ToolRuntime
 from engine.synth import synth
-from engine.vocabulary import Id, Status, echo, is_id
+from engine.vocabulary import Id, Status, Tool, echo, is_id
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 LOOKS_OUTSIDE = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_world_hint=True)
@@ -73,9 +73,14 @@ class ReadTools:
         self, operation_id: Id, refs_offset: Offset = 0, full_output: bool = False
     ) -> dict[str, Any]:
         """One operation from the audit trail: who, what, when, status, the tail of its masked output (all of it with
-        full_output) and a page of the resources it touched (pass next_refs_offset back for more)."""
+        full_output) and a page of the resources it touched (pass next_refs_offset back for more). For a preview:
+        `rejection` says who rejected it and why, if a person did."""
         record = await self.rt.run(lambda: self.engine.get_operation(operation_id))
-        return operation_detail(record, refs_offset, full_output)
+        detail = operation_detail(record, refs_offset, full_output)
+        if record.preview_id and record.tool in (Tool.PREVIEW, Tool.PREVIEW_DESTROY):
+            preview_id = record.preview_id
+            detail["rejection"] = await self.rt.run(lambda: self.engine.rejection(preview_id))
+        return detail
 
     async def list_operations(
         self,

@@ -104,7 +104,7 @@ class Approver(BaseModel):
     roles: tuple[Role, ...] = Field(min_length=1)
     stacks: tuple[StackPattern, ...] = ()  # fnmatch patterns over stack names
     environments: tuple[Literal["dev", "prod"], ...] = ()
-    keys: tuple[Key, ...] = Field(min_length=1)
+    keys: tuple[Key, ...] = ()  # none: this person approves only where the server vouches (console, CI)
 
     @model_validator(mode="after")
     def _approver_has_scope(self) -> Approver:

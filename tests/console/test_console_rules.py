@@ -1,0 +1,53 @@
+"""The console's rules without a browser: roles from the token, agents only ever viewers, CSRF, public URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.console.app import check_public_url
+from engine.console.auth import console_roles, csrf_ok
+from engine.errors import SettingsError
+
+
+@pytest.mark.parametrize(
+    ("claim", "roles"),
+    [
+        (["approver", "viewer"], ("viewer", "approver")),
+        ("viewer approver admin", ("viewer", "approver", "admin")),
+        (["operator", "root"], ()),
+        (None, ()),
+        ({"approver": True}, ()),
+    ],
+)
+def test_only_known_console_roles_come_from_the_claim(claim: object, roles: tuple[str, ...]) -> None:
+    assert console_roles(claim, "bob", frozenset()) == roles
+
+
+def test_an_agent_principal_is_only_ever_a_viewer() -> None:
+    assert console_roles(["approver", "admin"], "otto", frozenset({"otto"})) == ("viewer",)
+    assert console_roles([], "otto", frozenset({"otto"})) == ()
+
+
+class FakeRequest:
+    def __init__(self, session: dict[str, str]) -> None:
+        self.session = session
+
+
+@pytest.mark.parametrize(
+    ("session", "form", "ok"),
+    [
+        ({"csrf": "t0ken"}, {"csrf": "t0ken"}, True),
+        ({"csrf": "t0ken"}, {"csrf": "other"}, False),
+        ({"csrf": "t0ken"}, {}, False),
+        ({}, {"csrf": ""}, False),
+    ],
+)
+def test_csrf_tokens_must_match_the_session(session: dict[str, str], form: dict[str, str], ok: bool) -> None:
+    assert csrf_ok(FakeRequest(session), form) is ok  # type: ignore[arg-type]
+
+
+def test_cookies_are_secure_except_on_loopback_and_plain_http_elsewhere_is_refused() -> None:
+    assert check_public_url("http://127.0.0.1:8000") is False
+    assert check_public_url("https://datamcp.example.com") is True
+    with pytest.raises(SettingsError):
+        check_public_url("http://datamcp.example.com")
