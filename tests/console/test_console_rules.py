@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import pytest
 
 from engine.console.app import check_public_url
 from engine.console.auth import console_roles, csrf_ok
 from engine.errors import SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize(
@@ -51,3 +67,32 @@ def test_cookies_are_secure_except_on_loopback_and_plain_http_elsewhere_is_refus
     assert check_public_url("https://datamcp.example.com") is True
     with pytest.raises(SettingsError):
         check_public_url("http://datamcp.example.com")
+
+
+def test_the_console_runs_on_its_own(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAMCP_")}
+    env |= {
+        "DATAMCP_STATE_DIR": str(tmp_path / "state"),
+        "DATAMCP_CONSOLE_DEV_LOGIN": "1",
+        "XDG_STATE_HOME": str(tmp_path / "xdg"),
+    }
+    command = [sys.executable, "-m", "engine.console", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().decode().strip() == f"Approval console: http://127.0.0.1:{port}/console"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/console/login", timeout=2) as page:
+                    text = page.read().decode()
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        assert "Dev login" in text and 'name="csrf"' in text
+    finally:
+        process.terminate()
+        process.wait(30)
