@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.access import load_tokens_file
 from engine.mcpserver.connect import connection_help, dev_tokens, dev_tokens_file, plain_tokens_file
 from engine.mcpserver.settings import McpSettings
@@ -78,3 +80,15 @@ def test_the_http_config_uses_the_operator_token_of_this_server(tmp_path: Path) 
     assert http == {"url": "http://127.0.0.1:8123/mcp", "headers": {"Authorization": f"Bearer {operator.token}"}}
     assert stdio["env"]["DATAMCP_STATE_DIR"] == str(settings.state_dir)
     assert f"DATAMCP_STATE_DIR='{settings.state_dir}' datamcp approve <preview_id>" in text
+
+
+def test_the_console_url_is_printed_next_to_the_endpoint_with_its_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = local(tmp_path)
+    monkeypatch.setenv("DATAMCP_CONSOLE_DEV_LOGIN", "1")
+    text = connection_help(settings, McpSettings(port=8123), dev_tokens(settings), "/opt/venv/bin/python")
+    assert "Approval console (review and approve previews in a browser): http://127.0.0.1:8123/console" in text
+    assert "[dev login (the name you type is trusted: a checkout only)]" in text
+    monkeypatch.setenv("DATAMCP_CONSOLE_ENABLED", "false")
+    assert "/console" not in connection_help(settings, McpSettings(port=8123), None, "/opt/venv/bin/python")
