@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ADAPTERS = ("engine.cli", "engine.mcpserver", "mcp_server")
+ADAPTERS = ("engine.cli", "engine.mcpserver", "engine.console", "mcp_server")
 
 
 def imports(path: Path) -> set[str]:

@@ -33,9 +33,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"datamcp console: {exc.message}", file=sys.stderr)
         raise SystemExit(ExitCode.INVALID) from None
     import uvicorn
+    from mcp.server.transport_security import RequestBodyLimitMiddleware
 
     print(f"Approval console: {public}/console", flush=True)
-    guarded = HostOriginGuard(app, allowed_hosts(edge), allowed_origins(edge))
+    limited = RequestBodyLimitMiddleware(app, edge.max_request_bytes)
+    guarded = HostOriginGuard(limited, allowed_hosts(edge), allowed_origins(edge))
     uvicorn.run(guarded, host=args.host, port=args.port, log_level="warning")
 
 

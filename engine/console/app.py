@@ -20,9 +20,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine.console import views
-from engine.console.auth import CONSOLE_ROLES, Person, csrf_ok, csrf_token, current, oidc_client, person_from_claims
+from engine.console.auth import (
+    CONSOLE_ROLES,
+    Person,
+    csrf_ok,
+    csrf_token,
+    current,
+    is_agent,
+    oidc_client,
+    person_from_claims,
+)
 from engine.console.auth import start_session as begin
-from engine.console.decisions import decide
+from engine.console.decisions import Decision, decide
 from engine.console.headers import SecurityHeaders
 from engine.console.settings import ConsoleSettings
 from engine.errors import DataMcpError, InvalidIdentity, SettingsError
@@ -68,7 +77,7 @@ class Console:
         """A page for people holding `role`; others are sent to log in (no session) or refused (403)."""
 
         async def run(request: Request) -> Response:
-            person = current(request)
+            person = current(request, self.settings.session_max_age_seconds)
             if person is None:
                 request.session["next"] = request.url.path
                 return RedirectResponse(f"{BASE}/login", status_code=303)
@@ -101,9 +110,9 @@ class Console:
         return self.enter(request, person, {"issuer": self.settings.oidc_issuer})
 
     async def login_dev(self, request: Request) -> Response:
-        form = await request.form()
         if not self.settings.dev_login:
             return self.refuse(request, 404, "Not found", "dev login is off")
+        form = await request.form()
         if not csrf_ok(request, form):
             return self.refuse(request, 403, "Forbidden", "the form's CSRF token is missing or wrong")
         try:
@@ -111,7 +120,7 @@ class Console:
         except InvalidIdentity as exc:
             return self.refuse(request, 400, "Bad name", exc.message)
         roles = [str(r) for r in form.getlist("roles")]
-        roles = ["viewer"] if name in self.agents else [r for r in CONSOLE_ROLES if r in roles]
+        roles = ["viewer"] if is_agent(name, self.agents) else [r for r in CONSOLE_ROLES if r in roles]
         return self.enter(request, Person(name=name, roles=tuple(roles), via="dev"), {})
 
     def enter(self, request: Request, person: Person, extra: dict[str, Any]) -> Response:
@@ -138,20 +147,19 @@ class Console:
             view = await run_in_threadpool(views.preview_view, self.engine, preview_id)
         except DataMcpError as exc:
             return self.refuse(request, 404, "No such preview", exc.message)
-        message = (request.query_params.get("message") or "")[:300] or None
+        message = request.session.pop("flash", None)  # only what this console said after a decision, never a URL's text
         return self.page(request, "preview.html", status, section="previews", view=view, message=message, error=error)
 
     async def decision(self, request: Request, person: Person) -> Response:
         preview_id, verdict = request.path_params["preview_id"], request.path_params["verdict"]
         form = await request.form()
         try:
-            message = await run_in_threadpool(
-                decide, self.engine, verdict, preview_id, person, str(form.get("reason", "")), dict(request.session)
-            )
+            choice = Decision(verdict=verdict, preview_id=preview_id, reason=str(form.get("reason", "")))
+            message = await run_in_threadpool(decide, self.engine, choice, person, dict(request.session), self.agents)
         except DataMcpError as exc:
             return await self.preview(request, person, error=f"{exc.code}: {exc.message}", status=409)
-        query = urlencode({"message": message})
-        return RedirectResponse(f"{BASE}/previews/{preview_id}?{query}", status_code=303)
+        request.session["flash"] = message
+        return RedirectResponse(f"{BASE}/previews/{preview_id}", status_code=303)
 
     async def stacks(self, request: Request, person: Person) -> Response:
         rows = await run_in_threadpool(views.stacks_view, self.engine)
@@ -184,6 +192,8 @@ class Console:
 
 def console_app(engine: Engine, settings: ConsoleSettings, public_url: str, agents: frozenset[str]) -> Starlette:
     """The console as an ASGI app whose routes live under /console."""
+    if settings.dev_login and engine.settings.approval_mode == "signed":
+        raise SettingsError("DATAMCP_CONSOLE_DEV_LOGIN trusts any typed name: it is for dev mode only, not signed mode")
     console = Console(engine, settings, public_url, agents)
     secure = check_public_url(public_url)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_urlsafe(32)

@@ -14,7 +14,7 @@ from authlib.integrations.starlette_client import OAuth  # type: ignore[import-u
 from starlette.requests import Request
 
 from engine.console.settings import ConsoleSettings
-from engine.identity import normalize_principal
+from engine.identity import normalize_principal, same_principal
 
 CONSOLE_ROLES = ("viewer", "approver", "admin")
 CSRF_FIELD = "csrf"
@@ -32,10 +32,14 @@ class Person:
 
 def console_roles(claim: Any, name: str, agents: frozenset[str]) -> tuple[str, ...]:
     """The known console roles in the token's claim (a list or a space-separated string); an agent's principal is
-    only ever a viewer here, whatever its token says."""
+    only ever a viewer here, whatever its token says (names compared in normal form)."""
     values = claim.split() if isinstance(claim, str) else claim if isinstance(claim, list) else []
     roles = tuple(r for r in CONSOLE_ROLES if r in values)
-    return ("viewer",) if roles and name in agents else roles
+    return ("viewer",) if roles and is_agent(name, agents) else roles
+
+
+def is_agent(name: str, agents: frozenset[str]) -> bool:
+    return any(same_principal(name, agent) for agent in agents)
 
 
 def start_session(request: Request, person: Person, extra: dict[str, Any]) -> None:
@@ -52,9 +56,13 @@ def start_session(request: Request, person: Person, extra: dict[str, Any]) -> No
     )
 
 
-def current(request: Request) -> Person | None:
-    name, roles = request.session.get("user"), request.session.get("roles")
+def current(request: Request, max_age: int | None = None) -> Person | None:
+    """The logged-in person, or None (no session, or a login older than `max_age` seconds: log in again)."""
+    name, roles, since = request.session.get("user"), request.session.get("roles"), request.session.get("login_at")
     if not isinstance(name, str) or not isinstance(roles, list):
+        return None
+    if max_age is not None and (not isinstance(since, int) or time.time() - since > max_age):
+        request.session.clear()
         return None
     return Person(name=name, roles=tuple(r for r in roles if r in CONSOLE_ROLES), via=str(request.session.get("via")))
 

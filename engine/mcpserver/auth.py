@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from engine.access import ROLES, Principal, load_tokens, load_tokens_file, token_digest
 from engine.errors import SettingsError
+from engine.identity import normalize_principal
 from engine.mcpserver.settings import McpSettings
 
 Transport = Literal["stdio", "http"]
@@ -68,7 +69,7 @@ def static_tokens(settings: McpSettings) -> dict[str, Principal]:
 
 def agent_principals(settings: McpSettings) -> frozenset[str]:
     """The principals that call over MCP with static tokens: agents, who never approve in the console."""
-    return frozenset(p.name for p in static_tokens(settings).values())
+    return frozenset(normalize_principal(p.name) for p in static_tokens(settings).values())
 
 
 def principal_from_token(

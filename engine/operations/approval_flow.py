@@ -31,7 +31,8 @@ def approve(
         check_policy(parts, preview)
         check_not_rejected(parts, preview)
         recorded = recorded_binding(parts, preview)  # None where the approver keeps a trail of their own
-        if recorded is not None and recorded != preview.binding():
+        vouched = signer.method is Method.SERVER  # the server holds the trail: a preview it never recorded is planted
+        if (recorded is not None or vouched) and recorded != preview.binding():
             raise StalePreview(
                 f"preview {preview_id} does not match what the audit trail recorded for it (edited after the "
                 "preview?); preview again",
@@ -205,6 +206,11 @@ def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> d
     with parts.journal.operation(Tool.REQUEST_APPLY, preview.stack, user, params) as op:
         op.preview_id = preview_id
         check_fresh(preview)
+        if recorded_binding(parts, preview) != preview.binding():  # nobody is asked to review a planted file
+            raise StalePreview(
+                f"preview {preview_id} does not match what the audit trail recorded for it; preview again",
+                preview_id=preview_id,
+            )
         verb = preview.kind.verb
         signed_mode = parts.settings.approval_mode == "signed"
         return {

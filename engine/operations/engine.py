@@ -95,7 +95,10 @@ class Engine:
         return approval_flow.approve(self.parts, preview_id, approver=approver, signer=signer)
 
     def approve_as_server(self, preview_id: str, *, approver: str, evidence: dict[str, str]) -> Approval:
-        """An approval for a person the server authenticated itself (console login, CI reviewer), with the proof."""
+        """An approval for a person the server authenticated itself (console login, CI reviewer), with the proof. A
+        login that proves nobody (the console's dev login) never vouches in signed mode."""
+        if self.settings.approval_mode == "signed" and evidence.get("via") == "console-dev":
+            raise ApprovalInvalid("a dev login proves nobody: signed mode takes approvals from real logins only")
         signer = self.parts.trust.server_signer()
         stack = self.previews.get(preview_id).stack
         person = self.parts.trust.prover.known_approver(approver, stack, self.parts.environment(stack))

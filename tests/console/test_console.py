@@ -147,6 +147,11 @@ def test_an_approver_reviews_and_approves_and_the_engine_applies(
     assert "Approved (approval" in page.inner_text("[role=status]")
     applied = engine.apply_preview(preview.preview_id, user="otto")
     assert applied.applied
+    page.goto(f"{console.url}/console/previews/{preview.preview_id}?message=Pre-approved%20by%20security")
+    assert "Pre-approved" not in page.inner_text("main")  # a link's text never poses as the console's own notice
+    assert "Applied." in page.inner_text("main")
+    late = f"{console.url}/console/previews/{preview.preview_id}/approve"
+    assert post(page, late, {"reason": "one more, after the fact", "csrf": csrf_of(page)}) == 409
     record = engine.get_operation(applied.operation_id)
     assert record.summary["approvers"] == ["bob"]
     page.goto(f"{console.url}/console/stacks")

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.console.app import check_public_url
+from engine.console.app import check_public_url, console_app
 from engine.console.auth import console_roles, csrf_ok
+from engine.console.settings import ConsoleSettings
 from engine.errors import SettingsError
+from engine.operations import Engine
+from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +45,14 @@ def test_only_known_console_roles_come_from_the_claim(claim: object, roles: tupl
 def test_an_agent_principal_is_only_ever_a_viewer() -> None:
     assert console_roles(["approver", "admin"], "otto", frozenset({"otto"})) == ("viewer",)
     assert console_roles([], "otto", frozenset({"otto"})) == ()
+    # however the token file spells it
+    assert console_roles(["approver"], "ci-bot", frozenset({"CI-Bot"})) == ("viewer",)
+
+
+def test_the_dev_login_is_refused_in_signed_mode(tmp_path: Path) -> None:
+    engine = Engine(Settings(project_root=ROOT, state_dir=tmp_path / "state", approval_mode="signed"))
+    with pytest.raises(SettingsError, match="dev mode only"):
+        console_app(engine, ConsoleSettings(dev_login=True), "http://127.0.0.1:1", frozenset())
 
 
 class FakeRequest:

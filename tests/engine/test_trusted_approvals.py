@@ -247,6 +247,22 @@ def test_a_server_issued_approval_releases_the_change_with_its_evidence(
     assert apply(server_engine, preview.preview_id, approval.approval_id).applied
 
 
+def test_the_server_never_vouches_for_a_planted_preview_or_a_dev_login(server_engine: Engine) -> None:
+    """A preview file the audit trail never recorded (planted in the world-writable store) gets no server approval,
+    and in signed mode a console dev login proves nobody."""
+    real = server_engine.preview(STACK, user="alice-agent")
+    record = server_engine.previews.get(real.preview_id)
+    planted = record.model_copy(update={"preview_id": "0badc0de-0000-4000-8000-000000000001", "operation_id": "x" * 8})
+    server_engine.previews.save(planted)
+    with pytest.raises(StalePreview):
+        server_engine.approve_as_server(planted.preview_id, approver="bob", evidence={"via": "console-oidc"})
+    with pytest.raises(ApprovalInvalid, match="dev login proves nobody"):
+        server_engine.approve_as_server(real.preview_id, approver="bob", evidence={"via": "console-dev"})
+    with pytest.raises(StalePreview):
+        server_engine.request_apply(planted.preview_id, user="alice-agent", reason="please")
+    assert server_engine.approvals.for_preview(planted.preview_id) == []
+
+
 def test_an_approval_signed_by_another_server_key_is_refused(
     server_engine: Engine, signed_settings: Settings, tmp_path: Path
 ) -> None:
