@@ -115,7 +115,21 @@ def _audit(settings: Settings) -> Check:
             except sqlite3.Error as exc:
                 problem = f"cannot open {path}: {exc}"
         return Check(name="audit", ok=problem is None, detail=problem or url)
+    if parsed.scheme in ("postgresql", "postgres"):
+        return _postgres_audit(url)
     return Check(name="audit", ok=True, detail=f"{url} (remote; credentials are checked at first use)")
+
+
+def _postgres_audit(url: str) -> Check:
+    """Reach the database and bring its schema up to date (the migrations run when the store opens)."""
+    from engine.audit.postgres import MIGRATIONS, PostgresAuditStore
+
+    shown = urlparse(url)._replace(netloc=urlparse(url).hostname or "").geturl()  # no user or password shown
+    try:
+        PostgresAuditStore(url, pool_size=1).close()
+    except DataMcpError as exc:
+        return Check(name="audit", ok=False, detail=f"{shown}: {exc.message}")
+    return Check(name="audit", ok=True, detail=f"{shown} (schema version {len(MIGRATIONS)})")
 
 
 def module_source(module: str) -> Path | None:

@@ -20,7 +20,7 @@ from engine.identity import normalize_principal
 DEV_PASSPHRASE = "datamcp-dev-only-passphrase-not-a-secret"  # noqa: S105
 
 BACKEND_SCHEMES = ("file", "s3", "gs", "azblob", "https")
-AUDIT_SCHEMES = ("sqlite", "dynamodb")
+AUDIT_SCHEMES = ("sqlite", "dynamodb", "postgresql", "postgres")
 SECRETS_PROVIDER_PREFIXES = ("awskms://", "gcpkms://", "azurekeyvault://", "hashivault://")
 
 
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     )
     audit_url: str = Field(
         default_factory=lambda data: "sqlite:///" + str(_under_state("audit.db")(data)).lstrip("/"),
-        description="Audit store: sqlite:///path or dynamodb://table?region=",
+        description="Audit store: sqlite:///path, postgresql://user@host:port/db or dynamodb://table?region=",
     )
     audit_anchor_url: str = Field(
         default_factory=lambda data: default_anchor(str(data.get("audit_url", ""))),
@@ -140,7 +140,9 @@ class Settings(BaseSettings):
     def _audit(cls, value: str) -> str:
         parsed = urlparse(value)
         if parsed.scheme not in AUDIT_SCHEMES:
-            raise ValueError("audit_url must be sqlite:///ABSOLUTE/PATH or dynamodb://TABLE?region=REGION")
+            raise ValueError(
+                "audit_url must be sqlite:///ABSOLUTE/PATH, postgresql://USER@HOST:PORT/DB or dynamodb://TABLE?region="
+            )
         if parsed.scheme == "sqlite" and not parsed.path.startswith("/"):
             raise ValueError("a sqlite audit_url needs an absolute path: sqlite:///ABSOLUTE/PATH")
         if parsed.scheme == "dynamodb" and not parsed.netloc:

@@ -139,13 +139,18 @@ def verify_chain(records: list[OperationRecord]) -> VerifyReport:
 
 
 def open_store(url: str) -> AuditStore:
-    """The audit store for DATAMCP_AUDIT_URL: sqlite:///ABS/PATH or dynamodb://TABLE?region=R[&endpoint=URL]."""
+    """The audit store for DATAMCP_AUDIT_URL: sqlite:///ABS/PATH, postgresql://USER@HOST:PORT/DB or
+    dynamodb://TABLE?region=R[&endpoint=URL]."""
     parsed = urlparse(url)
     try:
         if parsed.scheme == "sqlite":
             from engine.audit.sqlite import SqliteAuditStore
 
             return SqliteAuditStore(parsed.path)
+        if parsed.scheme in ("postgresql", "postgres"):
+            from engine.audit.postgres import PostgresAuditStore
+
+            return PostgresAuditStore(url)
         if parsed.scheme == "dynamodb":
             from engine.audit.dynamodb import DynamoDbAuditStore
 

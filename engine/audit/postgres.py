@@ -1,0 +1,227 @@
+"""The PostgreSQL audit store: the same chain, index, checkpoints and verify as SQLite, for many hosts sharing one
+database (RDS, Cloud SQL, any PostgreSQL). psycopg 3 with a connection pool; appends are serialised across hosts by
+a transaction-scoped advisory lock, so the chain stays linear. The schema is versioned (`datamcp_schema`): missing
+migrations are applied when the store opens. A database that cannot be reached fails closed (AuditUnavailable)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
+from engine.audit.checkpoints import Checkpoint
+from engine.audit.sqlite import cursor_seq
+from engine.errors import AuditUnavailable
+
+T = TypeVar("T")
+APPEND_LOCK = 0x6461_7461_6D63_70  # "datamcp": the advisory lock every appender takes
+POOL_TIMEOUT_SECONDS = 10.0
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE records (seq BIGINT PRIMARY KEY, op_id TEXT NOT NULL, data TEXT NOT NULL, hash TEXT NOT NULL);
+    CREATE INDEX records_op ON records(op_id);
+    CREATE TABLE operations (
+        op_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, stack TEXT, "user" TEXT NOT NULL, status TEXT NOT NULL,
+        start_ts TEXT NOT NULL
+    );
+    CREATE INDEX operations_stack ON operations(stack, seq);
+    CREATE INDEX operations_user ON operations("user", seq);
+    CREATE INDEX operations_status ON operations(status, seq);
+    CREATE INDEX operations_seq ON operations(seq);
+    CREATE TABLE attachments (op_id TEXT PRIMARY KEY, text TEXT NOT NULL);
+    CREATE TABLE checkpoints (seq BIGINT PRIMARY KEY, data TEXT NOT NULL);
+    """,
+)
+
+
+class PostgresAuditStore:
+    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+        self.url = url
+        try:
+            self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=POOL_TIMEOUT_SECONDS, open=True)
+            self.pool.wait(timeout=POOL_TIMEOUT_SECONDS)
+            self._write(migrate)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise AuditUnavailable(f"cannot open the PostgreSQL audit store: {exc}") from exc
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn:
+            yield conn
+
+    def _read(self, fn: Callable[[psycopg.Cursor[Any]], T]) -> T:
+        try:
+            with self._connection() as conn, conn.cursor() as cur:
+                return fn(cur)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+
+    def _write(self, fn: Callable[[psycopg.Cursor[Any]], T]) -> T:
+        """One transaction: committed when `fn` returns, rolled back when it raises."""
+        try:
+            with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+                return fn(cur)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise AuditUnavailable(f"cannot write the audit record: {exc}") from exc
+
+    def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord:
+        def write(cur: psycopg.Cursor[Any]) -> OperationRecord:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+            row = cur.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+            stored = record.model_copy(update={"seq": seq, "prev_hash": prev, "hash": ""})
+            stored = stored.model_copy(update={"hash": stored.digest()})
+            cur.execute(
+                "INSERT INTO records (seq, op_id, data, hash) VALUES (%s, %s, %s, %s)",
+                (seq, stored.id, stored.model_dump_json(), stored.hash),
+            )
+            cur.execute(
+                'INSERT INTO operations (op_id, seq, stack, "user", status, start_ts) VALUES (%s, %s, %s, %s, %s, %s) '
+                "ON CONFLICT (op_id) DO UPDATE SET seq = excluded.seq, status = excluded.status",
+                (stored.id, seq, stored.stack, stored.user, stored.status, stored.start_ts),
+            )
+            if attachment is not None:
+                cur.execute(
+                    "INSERT INTO attachments (op_id, text) VALUES (%s, %s) "
+                    "ON CONFLICT (op_id) DO UPDATE SET text = excluded.text",
+                    (stored.id, attachment),
+                )
+            return stored
+
+        return self._write(write)
+
+    def get(self, operation_id: str) -> OperationRecord | None:
+        row = self._read(
+            lambda cur: cur.execute(
+                "SELECT r.data FROM operations o JOIN records r ON r.seq = o.seq WHERE o.op_id = %s", (operation_id,)
+            ).fetchone()
+        )
+        return OperationRecord.model_validate_json(row[0]) if row else None
+
+    def query(
+        self,
+        *,
+        stack: str | None = None,
+        user: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        limit = check_limit(limit)
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value in (("stack", stack), ('"user"', user), ("status", status)):
+            if value is not None:
+                clauses.append(f"o.{column} = %s")
+                args.append(value)
+        for clause, value in (("o.start_ts >= %s", since), ("o.start_ts < %s", until)):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        if cursor is not None:
+            clauses.append("o.seq < %s")
+            args.append(cursor_seq(cursor))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            f"SELECT r.data, o.seq FROM operations o JOIN records r ON r.seq = o.seq {where} "  # noqa: S608 - values bound
+            "ORDER BY o.seq DESC LIMIT %s"
+        )
+        rows = self._read(lambda cur: cur.execute(sql, [*args, limit + 1]).fetchall())
+        items = [OperationRecord.model_validate_json(r[0]) for r in rows[:limit]]
+        next_cursor = str(rows[limit - 1][1]) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    def attachment(self, operation_id: str) -> str | None:
+        row = self._read(
+            lambda cur: cur.execute("SELECT text FROM attachments WHERE op_id = %s", (operation_id,)).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    def running(self) -> list[OperationRecord]:
+        sql = "SELECT r.data FROM operations o JOIN records r ON r.seq = o.seq WHERE o.status = 'started'"
+        return [OperationRecord.model_validate_json(r[0]) for r in self._read(lambda cur: cur.execute(sql).fetchall())]
+
+    def records(self) -> list[OperationRecord]:
+        """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
+        rows = self._read(lambda cur: cur.execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall())
+        records = []
+        for seq, data, stored_hash in rows:
+            try:
+                record = OperationRecord.model_validate_json(data)
+            except ValueError:
+                record = OperationRecord(id="?", user="?", tool="?", status="failed", start_ts="", seq=seq)
+            if record.hash != stored_hash or record.seq != seq:
+                record = record.model_copy(update={"hash": stored_hash + "-mismatch"})
+            records.append(record)
+        return records
+
+    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
+        """Where the operations index (what queries read) disagrees with the chained records."""
+        sql = 'SELECT op_id, seq, stack, "user", status, start_ts FROM operations'
+        indexed = {row[0]: tuple(row[1:]) for row in self._read(lambda cur: cur.execute(sql).fetchall())}
+        problems = [f"operation {op}: missing from the query index" for op in latest if op not in indexed]
+        for op, fields in indexed.items():
+            record = latest.get(op)
+            if record is None:
+                problems.append(f"operation {op}: in the query index but in no record")
+            elif fields != (record.seq, record.stack, record.user, record.status, record.start_ts):
+                problems.append(f"operation {op}: the query index disagrees with record {record.seq}")
+        return problems
+
+    def put_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._write(
+            lambda cur: cur.execute(
+                "INSERT INTO checkpoints (seq, data) VALUES (%s, %s) "
+                "ON CONFLICT (seq) DO UPDATE SET data = excluded.data",
+                (checkpoint.seq, checkpoint.model_dump_json()),
+            )
+        )
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._read(lambda cur: cur.execute("SELECT data FROM checkpoints ORDER BY seq").fetchall())
+        return [Checkpoint.model_validate_json(r[0]) for r in rows]
+
+    def head(self) -> tuple[int, str]:
+        row = self._read(lambda cur: cur.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone())
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def verify(self) -> VerifyReport:
+        return verify_chain(self.records())
+
+    def raw(self, sql: str, *args: Any) -> list[Any]:
+        """Direct SQL, for tests that tamper with the store on purpose."""
+
+        def run(cur: psycopg.Cursor[Any]) -> list[Any]:
+            cur.execute(sql, args)  # tests' own SQL
+            return cur.fetchall() if cur.description else []
+
+        return self._write(run)
+
+    def dump(self) -> list[dict[str, Any]]:
+        rows = self._read(lambda cur: cur.execute("SELECT data FROM records ORDER BY seq").fetchall())
+        return [json.loads(r[0]) for r in rows]
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def migrate(cur: psycopg.Cursor[Any]) -> int:
+    """Apply the migrations this database lacks, one version each, under a lock (several hosts may start at once);
+    the schema version after."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK + 1,))
+    cur.execute("CREATE TABLE IF NOT EXISTS datamcp_schema (version INTEGER NOT NULL)")
+    row = cur.execute("SELECT max(version) FROM datamcp_schema").fetchone()
+    version = int(row[0]) if row and row[0] is not None else 0
+    if version > len(MIGRATIONS):
+        raise AuditUnavailable(f"the audit database has schema version {version}, newer than this DataMCP knows")
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        cur.execute(sql)  # a fixed migration, no parameters
+        cur.execute("INSERT INTO datamcp_schema (version) VALUES (%s)", (number,))
+    return len(MIGRATIONS)
