@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +71,10 @@ def csrf_token(request: Request) -> str:
     return str(request.session.get(CSRF_FIELD, ""))
 
 
-def csrf_ok(request: Request, form: Iterable[tuple[str, Any]] | Any) -> bool:
+def csrf_ok(request: Request, form: Mapping[str, Any]) -> bool:
     """The form carries this session's token (compared in constant time); no session, no token."""
     expected = csrf_token(request)
-    given = form.get(CSRF_FIELD) if hasattr(form, "get") else None
+    given = form.get(CSRF_FIELD)
     return bool(expected) and isinstance(given, str) and hmac.compare_digest(given, expected)
 
 

@@ -45,6 +45,5 @@ def policy_exceptions(project_root: Path, stack: str, known: set[str] | None = N
 
 
 def visible(text: str) -> str:
-    """The characters a reader sees: NFKC form, without spaces, controls and format characters (zero-width ones)."""
-    normal = unicodedata.normalize("NFKC", text)
-    return "".join(c for c in normal if c.isprintable() and not c.isspace() and unicodedata.category(c) != "Cf")
+    """The characters a reader sees: NFKC form, without spaces and unprintable ones (controls, zero-width)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if c.isprintable() and not c.isspace())

@@ -13,9 +13,18 @@ from pathlib import Path
 import pytest
 
 from engine.console.app import check_public_url, console_app
-from engine.console.auth import console_roles, csrf_ok
+from engine.console.auth import (
+    Person,
+    console_roles,
+    csrf_ok,
+    csrf_token,
+    current,
+    oidc_client,
+    person_from_claims,
+    start_session,
+)
 from engine.console.settings import ConsoleSettings
-from engine.errors import SettingsError
+from engine.errors import InvalidIdentity, SettingsError
 from engine.operations import Engine
 from engine.settings import Settings
 
@@ -107,3 +116,88 @@ def test_the_console_runs_on_its_own(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(30)
+
+
+class Session:
+    def __init__(self, session: dict[str, object] | None = None) -> None:
+        self.session: dict[str, object] = session if session is not None else {}
+
+
+def test_a_session_holds_the_person_their_roles_and_a_fresh_csrf_token() -> None:
+    request = Session({"next": "/console/x", "stale": 1})
+    start_session(request, Person("bob", ("viewer", "approver"), "oidc"), {"issuer": "https://id"})  # type: ignore[arg-type]
+    session = request.session
+    assert session["user"] == "bob" and session["roles"] == ["viewer", "approver"] and session["via"] == "oidc"
+    assert session["issuer"] == "https://id" and "next" not in session and "stale" not in session
+    assert len(str(session["csrf"])) >= 40 and abs(int(session["login_at"]) - time.time()) < 5  # type: ignore[call-overload]
+    other = Session()
+    start_session(other, Person("bob", ("viewer",), "oidc"), {})  # type: ignore[arg-type]
+    assert other.session["csrf"] != session["csrf"]
+    assert csrf_token(request) == session["csrf"]  # type: ignore[arg-type]
+    assert current(request, 3600) == Person("bob", ("viewer", "approver"), "oidc")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {},
+        {"user": "bob"},
+        {"user": "bob", "roles": "approver", "login_at": 0},
+        {"user": 7, "roles": ["approver"], "login_at": 0},
+    ],
+)
+def test_no_person_without_a_whole_session(session: dict[str, object]) -> None:
+    assert current(Session(session)) is None  # type: ignore[arg-type]
+
+
+def test_an_old_login_ends_the_session_and_unknown_roles_are_dropped() -> None:
+    old = Session({"user": "bob", "roles": ["approver", "root"], "via": "oidc", "login_at": int(time.time()) - 100})
+    assert current(old) == Person("bob", ("approver",), "oidc")  # type: ignore[arg-type]
+    assert current(old, 3600) == Person("bob", ("approver",), "oidc")  # type: ignore[arg-type]
+    assert current(old, 50) is None and old.session == {}  # type: ignore[arg-type]
+    assert current(Session({"user": "bob", "roles": ["viewer"], "login_at": "0"}), 50) is None  # type: ignore[arg-type]
+
+
+def test_who_can_do_what() -> None:
+    approver = Person("bob", ("approver",), "oidc")
+    assert approver.can("approver") and approver.can("viewer") and not approver.can("admin")
+    assert not Person("x", (), "oidc").can("viewer")
+    assert Person("v", ("viewer",), "dev").can("viewer") and not Person("v", ("viewer",), "dev").can("approver")
+
+
+def test_claims_become_a_person_in_normal_form() -> None:
+    settings = ConsoleSettings(roles_claim="groups")
+    person = person_from_claims(
+        {"sub": "Bob", "groups": ["approver"], "datamcp_roles": ["admin"]}, settings, frozenset()
+    )
+    assert person == Person("bob", ("approver",), "oidc")
+    with pytest.raises(InvalidIdentity):
+        person_from_claims({"groups": ["approver"]}, settings, frozenset())
+
+
+def test_the_identity_provider_client_always_uses_pkce() -> None:
+    public = oidc_client(ConsoleSettings(oidc_issuer="https://id.example/", oidc_client_id="c"))
+    assert public.client_kwargs == {
+        "scope": "openid profile",
+        "code_challenge_method": "S256",
+        "token_endpoint_auth_method": "none",
+    }
+    assert public._server_metadata_url == "https://id.example/.well-known/openid-configuration"
+    confidential = oidc_client(ConsoleSettings(oidc_issuer="https://id", oidc_client_id="c", oidc_client_secret="s"))
+    assert confidential.client_kwargs == {"scope": "openid profile", "code_challenge_method": "S256"}
+    assert (confidential.client_id, confidential.client_secret) == ("c", "s")
+
+
+@pytest.mark.parametrize("guess", ["None", "XXXX", ""])
+def test_a_session_without_a_token_accepts_no_form(guess: str) -> None:
+    assert csrf_token(Session()) == ""  # type: ignore[arg-type]
+    assert not csrf_ok(Session(), {"csrf": guess})  # type: ignore[arg-type]
+
+
+def test_an_agents_login_is_a_viewer_and_an_issuer_keeps_its_own_path() -> None:
+    settings = ConsoleSettings()
+    assert person_from_claims({"sub": "Otto", "datamcp_roles": ["approver"]}, settings, frozenset({"otto"})).roles == (
+        "viewer",
+    )
+    client = oidc_client(ConsoleSettings(oidc_issuer="https://id.example/realmX/", oidc_client_id="c"))
+    assert client._server_metadata_url == "https://id.example/realmX/.well-known/openid-configuration"

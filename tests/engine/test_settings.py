@@ -49,7 +49,7 @@ def test_secret_passphrase_is_not_printed(tmp_path: Path) -> None:
         ("DATAMCP_BACKEND_URL", "ftp://state", "DATAMCP_BACKEND_URL"),
         ("DATAMCP_BACKEND_URL", "file://relative/dir", "DATAMCP_BACKEND_URL"),
         ("DATAMCP_BACKEND_URL", "s3://", "DATAMCP_BACKEND_URL"),
-        ("DATAMCP_AUDIT_URL", "postgres://db/ops", "DATAMCP_AUDIT_URL"),
+        ("DATAMCP_AUDIT_URL", "mysql://db/ops", "DATAMCP_AUDIT_URL"),
         ("DATAMCP_AUDIT_URL", "dynamodb://", "DATAMCP_AUDIT_URL"),
         ("DATAMCP_SECRETS_PROVIDER", "plaintext", "DATAMCP_SECRETS_PROVIDER"),
         ("DATAMCP_DEFAULT_USER", "../root", "DATAMCP_DEFAULT_USER"),

@@ -125,8 +125,8 @@ def test_a_dynamodb_url_names_the_table_region_and_endpoint() -> None:
 
 def test_an_unknown_scheme_is_refused() -> None:
     with pytest.raises(AuditUnavailable) as caught:
-        open_store("postgres://db/audit")
-    assert caught.value.message == "unsupported audit store postgres://db/audit"
+        open_store("mysql://db/audit")
+    assert caught.value.message == "unsupported audit store mysql://db/audit"
 
 
 def test_a_store_that_cannot_open_says_which_and_why() -> None:

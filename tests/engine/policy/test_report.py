@@ -150,3 +150,68 @@ def test_the_pr_comment_shows_each_finding_with_its_fix() -> None:
     assert "#### Policy" in text
     assert "| **deny** | `DM-S3-001` | high | `data` | public | block it |" in text
     assert "(needs 2 x admin)" in text
+
+
+@pytest.mark.parametrize(
+    ("decision", "message"),
+    [
+        ({"deny": "x"}, "the policy decision's 'deny' must be a list"),
+        ({"warn": [7]}, "a warn result of the policy pack is not an object: 7"),
+        ({"deny": [result(severity="huge")]}, "a deny result of the policy pack is malformed: Input should be"),
+        ({"require": [result(approvals=2)]}, "require result DM-S3-001 needs `approvals` and `role`"),
+        ({"require": [result(role="admin")]}, "require result DM-S3-001 needs `approvals` and `role`"),
+    ],
+)
+def test_a_malformed_decision_says_what_is_wrong(decision: dict[str, Any], message: str) -> None:
+    with pytest.raises(PolicyError) as refused:
+        report(decision)
+    assert refused.value.message.startswith(message)
+
+
+def test_requirements_come_from_requires_only_whatever_comes_before() -> None:
+    r = report(
+        {
+            "deny": [result()],
+            "warn": [result("DM-W-001")],
+            "require": [result("DM-R-001", approvals=1, role="security")],
+        }
+    )
+    assert [(q.role, q.approvals, q.rules) for q in r.requirements()] == [("security", 1, ["DM-R-001"])]
+    assert report({"warn": [result("DM-W-001")]}).min_approvals() == 0
+
+
+def test_an_exception_names_the_file_and_key_and_counts_visible_characters(tmp_path: Path) -> None:
+    write_config(tmp_path, {"DM-S3-001": "abcdefghij"})  # exactly 10 visible characters
+    assert policy_exceptions(tmp_path, "aws-dev", {"DM-S3-001"}) == {"DM-S3-001": "abcdefghij"}
+    for reason in ("abcdefghi", " " * 12 + "abc", "\x07" * 12, "a b c d e f g h i"):
+        write_config(tmp_path, {"DM-S3-001": reason})
+        with pytest.raises(StackConfigInvalid) as refused:
+            policy_exceptions(tmp_path, "aws-dev", {"DM-S3-001"})
+        assert refused.value.details == {"file": "Pulumi.aws-dev.yaml", "key": "datamcp:policy_exceptions"}
+        assert refused.value.message == (
+            "Pulumi.aws-dev.yaml: datamcp:policy_exceptions.DM-S3-001: switching a rule off needs a reason of at "
+            "least 10 characters"
+        )
+    write_config(tmp_path, {"DM-X-001": "a long enough reason"})
+    with pytest.raises(StackConfigInvalid) as unknown:
+        policy_exceptions(tmp_path, "aws-dev", {"DM-S3-001"})
+    assert (
+        unknown.value.message
+        == "Pulumi.aws-dev.yaml: datamcp:policy_exceptions: 'DM-X-001' is not a rule of the policy pack"
+    )
+    assert unknown.value.details == {"file": "Pulumi.aws-dev.yaml", "key": "datamcp:policy_exceptions"}
+
+
+@pytest.mark.parametrize("bad", [["DM-S3-001"], "a string"])
+def test_exceptions_that_are_no_mapping_say_so(tmp_path: Path, bad: object) -> None:
+    write_config(tmp_path, bad)
+    with pytest.raises(StackConfigInvalid) as refused:
+        policy_exceptions(tmp_path, "aws-dev")
+    assert refused.value.message == "Pulumi.aws-dev.yaml: datamcp:policy_exceptions must map rule ids to reasons"
+    assert refused.value.details == {"file": "Pulumi.aws-dev.yaml", "key": "datamcp:policy_exceptions"}
+
+
+def test_a_refused_result_is_quoted_at_most_100_characters() -> None:
+    with pytest.raises(PolicyError) as refused:
+        report({"deny": ["x" * 300]})
+    assert refused.value.message.endswith(": " + "x" * 100)
