@@ -181,3 +181,15 @@ def test_a_new_file_beside_the_program_changes_the_tree_digest(tree: Path) -> No
 
 def test_the_tree_digest_of_nothing_is_the_empty_digest(tree: Path) -> None:
     assert tree_digest(tree, ("missing",)) == hashlib.sha256().hexdigest()
+
+
+def test_recent_lists_readable_previews_newest_first_and_skips_junk(store: PreviewStore) -> None:
+    assert store.recent() == []  # no folder yet
+    for n, epoch in ((1, 10.0), (2, 30.0), (3, 20.0)):
+        store.save(record(f"prev-000{n}", created_epoch=epoch))
+    (store.root / "notes.json").write_text("{}")  # not an id
+    (store.root / "prev-0009.json").write_text("{not json")  # unreadable
+    (store.root / "prev-0008.json").write_text(record("prev-0007").model_dump_json())  # holds another preview
+    (store.root / "prev-0004.txt").write_text("x")
+    assert [r.preview_id for r in store.recent()] == ["prev-0002", "prev-0003", "prev-0001"]
+    assert [r.preview_id for r in store.recent(limit=2)] == ["prev-0002", "prev-0003"]

@@ -133,3 +133,18 @@ def test_a_store_that_cannot_open_says_which_and_why() -> None:
     with pytest.raises(AuditUnavailable) as caught:
         open_store("dynamodb://ops-log?region=not a region")
     assert caught.value.message.startswith("cannot open the audit store dynamodb://ops-log?region=not a region: ")
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_postgresql_url_opens_the_postgresql_store(scheme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.audit.postgres
+
+    opened: list[str] = []
+
+    class Opened:
+        def __init__(self, url: str) -> None:
+            opened.append(url)
+
+    monkeypatch.setattr(engine.audit.postgres, "PostgresAuditStore", Opened)
+    store = open_store(f"{scheme}://datamcp@db.internal:5432/audit")
+    assert isinstance(store, Opened) and opened == [f"{scheme}://datamcp@db.internal:5432/audit"]

@@ -322,5 +322,6 @@ def test_production_stacks_need_two_approvers_when_the_list_sets_no_count(trust:
 def test_a_fifo_in_place_of_the_trust_list_is_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "approvers.yaml"
     os.mkfifo(fifo)
-    with pytest.raises(TrustListInvalid, match="not a regular file"):
+    with pytest.raises(TrustListInvalid, match="not a regular file") as refused:
         TrustList.load(fifo)
+    assert refused.value.details == {"file": str(fifo)}
