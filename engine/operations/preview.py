@@ -21,7 +21,7 @@ from engine.policy.document import preview_document, stack_section
 from engine.policy.report import PolicyReport
 from engine.previews import PreviewRecord, file_sha256
 from engine.results import PreviewResult
-from engine.vocabulary import Kind, echo
+from engine.vocabulary import Kind, Status, Tool, echo
 
 
 def preview(
@@ -114,8 +114,21 @@ def judge(
         plan=plan,
         pending=pending,
         mask=op.masker.obj,
+        drifted=last_drift(parts, stack),
     )
     return parts.policy.decide(document, stack)
+
+
+DRIFT_TOOLS = (Tool.CHECK_DRIFT, Tool.REFRESH)
+
+
+def last_drift(parts: Parts, stack: str) -> list[str] | None:
+    """What the stack's latest successful drift check or refresh found drifted (None: none in the latest 50)."""
+    for record in parts.audit.query(stack=stack, limit=50).items:
+        if record.tool in DRIFT_TOOLS and record.status == Status.SUCCEEDED:
+            drifted = record.summary.get("drifted")
+            return [str(u) for u in drifted] if isinstance(drifted, list) else []
+    return None
 
 
 def expected_steps(done: Future[tuple[dict[str, Any], list[str]]]) -> int | None:

@@ -89,15 +89,25 @@ def preview_document(
     plan: Path | None,
     pending: list[str],
     mask: Mask,
+    drifted: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A preview's document: its changes and the graph its steps leave, dependencies from its saved plan."""
+    """A preview's document: its changes and the graph its steps leave, dependencies from its saved plan, and what
+    the stack's last drift check found (None: never checked)."""
     dependencies = plan_dependencies(plan)
     resources = [
         {**r, "inputs": known(mask(r["inputs"])), "dependencies": dependencies.get(urn, [])}
         for urn, r in planned.items()
     ]
     entries = [change_entry(c, step_inputs.get(urn, (None, None)), mask) for urn, c in changes.items()]
-    return document(stack=stack, requester=requester, kind=kind, changes=entries, resources=resources, pending=pending)
+    return document(
+        stack=stack,
+        requester=requester,
+        kind=kind,
+        changes=entries,
+        resources=resources,
+        pending=pending,
+        drifted=drifted,
+    )
 
 
 def synth_document(stack: dict[str, str], requester: str, synth: SynthResult) -> dict[str, Any]:

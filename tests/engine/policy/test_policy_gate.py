@@ -98,3 +98,30 @@ def test_a_policy_change_after_approval_makes_the_preview_stale(sandbox_settings
     assert "policy" in stale.value.message
     with pytest.raises(StalePreview):
         engine.approve(preview.preview_id, approver="carol")
+
+
+def test_the_policy_sees_what_the_last_drift_check_found(sandbox_settings: Settings, tmp_path: Path) -> None:
+    pack = tmp_path / "policies"
+    pack.mkdir()
+    for rego in sandbox_settings.policy_dir.iterdir():
+        if rego.is_file():
+            (pack / rego.name).write_bytes(rego.read_bytes())
+    (pack / "drift_probe.rego").write_text(
+        "package datamcp.rules.drift_probe\n\n"
+        "warn contains r if {\n  input.drift.checked\n"
+        '  r := {"id": "T-DRIFT-001", "severity": "low", "urn": null, "remediation": "none",\n'
+        '    "message": sprintf("%d drifted", [count(input.drift.drifted)])}\n}\n'
+    )
+    engine = Engine(sandbox_settings.model_copy(update={"policy_dir": pack}))
+
+    def probe(preview: PreviewResult) -> list[str]:
+        assert preview.policy is not None
+        return [r.message for r in preview.policy.results if r.id == "T-DRIFT-001"]
+
+    first = engine.preview("gcp-dev", user="alice-agent")
+    assert probe(first) == []  # never checked
+    approval = engine.approve(first.preview_id, approver="bob")
+    engine.up("gcp-dev", user="alice-agent", preview_id=first.preview_id, approval_id=approval.approval_id)
+    engine.refresh("gcp-dev", user="alice-agent", preview_only=True)
+    second = engine.preview("gcp-dev", user="alice-agent")
+    assert probe(second) == ["0 drifted"], second.policy
