@@ -213,8 +213,10 @@ def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     """Check every piece; `path` replaces $PATH for the tool lookup (the project's tools dir always comes first)."""
     checks = _python_deps()
     checks.append(_tool(settings, "pulumi", PULUMI_VERSION, path))
-    checks.append(_tool(settings, "helm", HELM_VERSION, path))
-    checks.append(_tool(settings, "actionlint", ACTIONLINT_VERSION, path))
+    # helm (the chart's tests) and actionlint (the workflows' lint) are development and CI tools: the engine never
+    # runs them, so a server (the container image) is complete without them.
+    checks.append(_tool(settings, "helm", HELM_VERSION, path, required=False))
+    checks.append(_tool(settings, "actionlint", ACTIONLINT_VERSION, path, required=False))
     checks.append(_tool(settings, "opa", OPA_VERSION, path))
     # Only the console's browser tests run hydra (their OpenID provider): a server without it is complete.
     checks.append(_tool(settings, "hydra", HYDRA_VERSION, path, required=False))

@@ -226,3 +226,17 @@ def test_a_server_key_others_can_read_fails_the_doctor(settings: Settings, tmp_p
     key.chmod(0o644)
     check = _by_name(run_checks(settings.model_copy(update={"server_key_file": key})).checks)["server-key"]
     assert not check.ok
+
+
+def test_a_server_without_helm_and_actionlint_is_complete(tmp_path: Path) -> None:
+    # helm and actionlint are development and CI tools: the container image ships only pulumi and opa.
+    built = Path(__file__).resolve().parents[2] / ".tools" / "bin"
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("pulumi", "opa"):
+        (tools / name).symlink_to(built / name)
+    report = run_checks(Settings(project_root=tmp_path, tools_dir=tools), path=str(Path(sys.executable).parent))
+    checks = _by_name(report.checks)
+    assert not checks["helm"].ok and not checks["helm"].required
+    assert not checks["actionlint"].ok and not checks["actionlint"].required
+    assert report.ok, [c for c in report.checks if c.required and not c.ok]
