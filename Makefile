@@ -4,7 +4,7 @@ SHELL := bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: bootstrap run test lint typecheck pytest fast lock tools clean-tools bench mutate
+.PHONY: bootstrap run test lint typecheck pytest fast lock tools clean-tools bench mutate image
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -39,6 +39,11 @@ fast: bootstrap
 ## not listed as equivalent (scripts/mutation/equivalent.txt). `make mutate MUTANTS='engine.identity.*'` runs some.
 mutate: bootstrap
 	scripts/mutate.sh $(MUTANTS)
+
+## The server's OCI image, daemonless (mmdebstrap + umoci, as root): .cache/image/datamcp-oci, tag = the version;
+## a no-op while its inputs are unchanged. Push and pin it as docs/deployment.md says.
+image: bootstrap
+	$(if $(filter 0,$(shell id -u)),,sudo) scripts/image/build.sh
 
 ## Re-resolve requirements/lock.txt from requirements/*.in (needs registry access).
 lock:

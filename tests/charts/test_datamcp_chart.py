@@ -76,3 +76,11 @@ def test_config_comes_from_a_secret_and_service_is_internal() -> None:
 def test_bad_values_fail_to_render() -> None:
     assert helm("template", "mcp", str(CHART), "--set", "config.env.PATH=/x").returncode != 0
     assert helm("template", "mcp", str(CHART), "--set", "config.existingSecret=").returncode != 0
+
+
+def test_default_image_is_the_one_make_image_builds_and_a_digest_pins_it() -> None:
+    version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    assert pod_spec(render())["containers"][0]["image"] == f"datamcp:{version}"  # the tag of .cache/image/datamcp-oci
+    digest = "sha256:" + "a" * 64
+    pinned = pod_spec(render("image.repository=registry.invalid/datamcp", f"image.digest={digest}"))
+    assert pinned["containers"][0]["image"] == f"registry.invalid/datamcp@{digest}"
