@@ -144,6 +144,10 @@ umount "$rootfs/tmp/uv-cache" "$rootfs/proc"
 rm -rf "$rootfs/tmp/"* "$rootfs/tmp/".[!.]* "$rootfs/etc/resolv.conf" "$rootfs/var/cache/ldconfig/aux-cache"
 find "$rootfs/opt/datamcp" -name __pycache__ -prune -exec rm -rf {} + # bytecode only in the private cache
 : >"$rootfs/etc/resolv.conf"
+: >"$rootfs/etc/hostname"                                     # not the build machine's name
+rm -f "$app/venv/.lock"                                       # uv's lock file, world-writable
+find "$rootfs" -xdev -type f -perm /6000 -exec chmod a-s {} + # no setuid or setgid program (su, mount, ssh-keysign...)
+find "$rootfs/dev" -mindepth 1 -delete                        # the runtime provides /dev
 
 # 4. The SBOM beside the image: the pinned Python distributions and the Debian packages.
 chroot "$rootfs" /opt/datamcp/venv/bin/python -c '
@@ -178,7 +182,7 @@ umoci config --image "$image:$version" --history.created "$created" \
   --config.env PATH=/opt/datamcp/venv/bin:/opt/datamcp/bin:/usr/local/bin:/usr/bin:/bin \
   --config.env DATAMCP_PROJECT_ROOT=/opt/datamcp/app --config.env DATAMCP_TOOLS_DIR=/opt/datamcp/bin \
   --config.env DATAMCP_STATE_DIR=/var/lib/datamcp --config.env PYTHONPYCACHEPREFIX=/opt/datamcp/pycache \
-  --config.env PYTHONUNBUFFERED=1 \
+  --config.env PYTHONUNBUFFERED=1 --config.env DATAMCP_APPROVAL_MODE=signed --config.env DATAMCP_SANDBOX=0 \
   --config.label "org.opencontainers.image.title=datamcp" \
   --config.label "org.opencontainers.image.version=$version" \
   --config.label "org.opencontainers.image.revision=$revision" \

@@ -10,7 +10,9 @@ import gzip
 import json
 import os
 import re
+import shlex
 import shutil
+import socket
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -26,14 +28,21 @@ LAYOUT = ROOT / ".cache" / "image" / "datamcp-oci"
 # A PEM private key with a body (the bare header is in ssh's binaries and in the SDKs' docstrings).
 PRIVATE_KEY = re.compile(
     rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\r?\n(?:[A-Za-z-]+: [^\n]*\n)*\r?\n?"
-    rb"(?:[A-Za-z0-9+/=]{40,}\r?\n){2,}[A-Za-z0-9+/=]*\r?\n?-----END"
+    rb"(?:[A-Za-z0-9+/=]{40,}\r?\n){1,}[A-Za-z0-9+/=]*\r?\n?-----END"
+    rb"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:\\\\?n)+[A-Za-z0-9+/=]{40,}"  # as escaped text (JSON, YAML)
+)
+# Tokens by their published shapes (GitHub, GitLab, Pulumi, Slack, a cloud service account's key id).
+TOKEN = re.compile(
+    rb"\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,}|glpat-[A-Za-z0-9_-]{20}|pul-[0-9a-f]{40}|"
+    rb"xox[abprs]-[0-9A-Za-z-]{20,}|\"private_key_id\": \"[0-9a-f]{40}\")"
 )
 # Files of Debian's packages that embed published test vectors, not anyone's key.
 KNOWN_TEST_KEYS = re.compile(r"^usr/lib/[^/]+/libgnutls\.so\.[0-9.]+$")  # GnuTLS's power-on self tests
 # Names that hold credentials: SSH keys, dotenv files, the server's and the dev mode's keys, dev tokens.
 SECRET_NAMES = re.compile(
     r"(^|/)(id_(rsa|ecdsa|ed25519)(_sk)?|\.env(\..*)?|[^/]*tokens?\.(json|txt|plain\.json)|[^/]*\.key|"
-    r"credentials(\.json)?|approval[-_]key[^/]*)$"
+    r"credentials(\.json)?|approval[-_]key[^/]*|[^/]*\.(p12|pfx)|\.netrc|\.pypirc|pip\.conf|uv\.toml|"
+    r"\.git-credentials|[^/]*_history)$|(^|/)auth\.conf\.d/."
 )
 # The state dirs a checkout or a server writes (the image carries only the empty, private mount point).
 STATE_DIRS = re.compile(r"(^|/)\.state/|^var/lib/datamcp/.")
@@ -96,6 +105,7 @@ def _run_in_image(rootfs: Path, config: dict[str, object], *command: str) -> sub
         f"mount --bind {rootfs} {rootfs} && mount -o remount,bind,ro {rootfs} && "
         f"mount -t tmpfs -o mode=0700,uid={uid},gid={gid} state {rootfs}/var/lib/datamcp && "
         f"mount -t tmpfs -o mode=1777 tmp {rootfs}/tmp && "
+        f"mount --rbind /dev {rootfs}/dev && "  # the image ships no /dev: the runtime provides it
         f'exec chroot --userspec={uid}:{gid} {rootfs} /usr/bin/env -i "$@" sh -c "$0"'
     )
     shell = f"cd {settings['WorkingDir']} && exec {' '.join(command)}"
@@ -156,10 +166,74 @@ def test_no_state_key_or_token_in_any_layer(image: dict[str, object], rootfs: Pa
                     found.append(f"{layer['digest'][:19]}: {name}")
                 if member.isfile():
                     data = tar.extractfile(member)
-                    if data is not None and PRIVATE_KEY.search(data.read()) and not KNOWN_TEST_KEYS.match(name):
+                    content = data.read() if data is not None else b""
+                    if PRIVATE_KEY.search(content) and not KNOWN_TEST_KEYS.match(name):
                         found.append(f"{layer['digest'][:19]}: {name} holds a private key")
+                    if (token := TOKEN.search(content)) is not None:
+                        found.append(f"{layer['digest'][:19]}: {name} holds a token ({token.group()[:8]!r}...)")
     for path in rootfs.rglob("*"):
         name = str(path.relative_to(rootfs))
         if SECRET_NAMES.search(name) or STATE_DIRS.search(name):
             found.append(f"rootfs: {name}")
     assert not found, "\n".join(found)
+
+
+def test_the_image_starts_in_signed_mode_with_nothing_secret_in_its_config(image: dict[str, object]) -> None:
+    config = image["config"]
+    assert isinstance(config, dict)
+    env = dict(item.split("=", 1) for item in config["config"]["Env"])
+    assert env["DATAMCP_APPROVAL_MODE"] == "signed" and env["DATAMCP_SANDBOX"] == "0"
+    assert not [k for k in env if re.search(r"TOKEN|PASSPHRASE|KEY|SECRET|DEV_LOGIN", k)], env
+    assert "--dev-tokens" not in config["config"].get("Cmd", [])
+
+
+def test_the_default_entrypoint_serves_health(image: dict[str, object], rootfs: Path) -> None:
+    """The server the chart starts, as the image starts it (its entrypoint and arguments), answers its probe."""
+    config = image["config"]
+    assert isinstance(config, dict)
+    settings = config["config"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    keep = [a for a in settings["Cmd"] if not a.startswith(("--port", "--host"))]
+    server = [*settings["Entrypoint"], *keep, "--host=127.0.0.1", f"--port={port}"]  # loopback only in tests
+    probe = (
+        "import subprocess, sys, time, urllib.request\n"
+        f"p = subprocess.Popen({server!r})\n"
+        "try:\n"
+        "    for _ in range(240):\n"
+        "        try:\n"
+        f"            print(urllib.request.urlopen('http://127.0.0.1:{port}/healthz', timeout=2).read().decode())\n"
+        "            break\n"
+        "        except OSError:\n"
+        "            time.sleep(0.5)\n"
+        "finally:\n"
+        "    p.terminate(); p.wait(30)\n"
+    )
+    tokens = json.dumps({"probe-token-0123456789abcdef": {"principal": "probe", "roles": ["viewer"]}})
+    with_tokens = {**config, "config": {**settings, "Env": [*settings["Env"], f"DATAMCP_MCP_TOKENS={tokens}"]}}
+    done = _run_in_image(rootfs, with_tokens, "/opt/datamcp/venv/bin/python", "-c", shlex.quote(probe))
+    assert '"status":"ok"' in done.stdout.replace(" ", ""), done.stdout + done.stderr
+
+
+def test_the_scan_finds_what_a_careless_build_would_leave() -> None:
+    """The patterns above catch the project's own key format, keys kept as escaped text, tokens and credential files."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    assert PRIVATE_KEY.search(pem)  # one line of body: the server key's format
+    assert PRIVATE_KEY.search(json.dumps({"private_key": pem.decode()}).encode())
+    assert TOKEN.search(b"token = ghp_" + b"a" * 36) and TOKEN.search(b"pul-" + b"0" * 40)
+    for name in (
+        ".git-credentials",
+        "root/.bash_history",
+        "etc/pip.conf",
+        "etc/apt/auth.conf.d/x",
+        "a/b.p12",
+        ".netrc",
+    ):
+        assert SECRET_NAMES.search(name), name
+    assert not SECRET_NAMES.search("etc/ssl/certs/ca-certificates.crt")
