@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
+from engine.audit.rows import chained_records, index_problems
 from engine.audit.sqlite import cursor_seq
 from engine.errors import AuditUnavailable
 
@@ -150,30 +151,15 @@ class PostgresAuditStore:
 
     def records(self) -> list[OperationRecord]:
         """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
-        rows = self._read(lambda cur: cur.execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall())
-        records = []
-        for seq, data, stored_hash in rows:
-            try:
-                record = OperationRecord.model_validate_json(data)
-            except ValueError:
-                record = OperationRecord(id="?", user="?", tool="?", status="failed", start_ts="", seq=seq)
-            if record.hash != stored_hash or record.seq != seq:
-                record = record.model_copy(update={"hash": stored_hash + "-mismatch"})
-            records.append(record)
-        return records
+        return chained_records(
+            self._read(lambda cur: cur.execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall())
+        )
 
     def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
         """Where the operations index (what queries read) disagrees with the chained records."""
         sql = 'SELECT op_id, seq, stack, "user", status, start_ts FROM operations'
         indexed = {row[0]: tuple(row[1:]) for row in self._read(lambda cur: cur.execute(sql).fetchall())}
-        problems = [f"operation {op}: missing from the query index" for op in latest if op not in indexed]
-        for op, fields in indexed.items():
-            record = latest.get(op)
-            if record is None:
-                problems.append(f"operation {op}: in the query index but in no record")
-            elif fields != (record.seq, record.stack, record.user, record.status, record.start_ts):
-                problems.append(f"operation {op}: the query index disagrees with record {record.seq}")
-        return problems
+        return index_problems(indexed, latest)
 
     def put_checkpoint(self, checkpoint: Checkpoint) -> None:
         self._write(

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
+from engine.audit.rows import chained_records, index_problems
 from engine.errors import AuditUnavailable
 
 SCHEMA = """
@@ -183,39 +184,16 @@ class SqliteAuditStore:
 
     def records(self) -> list[OperationRecord]:
         """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
-        records = []
         try:
             rows = self._conn().execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall()
         except sqlite3.Error as exc:
             raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
-        for seq, data, stored_hash in rows:
-            try:
-                record = OperationRecord.model_validate_json(data)
-            except ValueError:
-                record = OperationRecord(id="?", user="?", tool="?", status="failed", start_ts="", seq=seq)
-            if record.hash != stored_hash or record.seq != seq:
-                record = record.model_copy(update={"hash": stored_hash + "-mismatch"})
-            records.append(record)
-        return records
+        return chained_records(rows)
 
     def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
         """Where the operations index (what queries read) disagrees with the chained records."""
         rows = self._conn().execute("SELECT op_id, seq, stack, user, status, start_ts FROM operations").fetchall()
-        indexed = {row[0]: row[1:] for row in rows}
-        problems = [f"operation {op}: missing from the query index" for op in latest if op not in indexed]
-        for op, (seq, stack, user, status, start_ts) in indexed.items():
-            record = latest.get(op)
-            if record is None:
-                problems.append(f"operation {op}: in the query index but in no record")
-            elif (seq, stack, user, status, start_ts) != (
-                record.seq,
-                record.stack,
-                record.user,
-                record.status,
-                record.start_ts,
-            ):
-                problems.append(f"operation {op}: the query index disagrees with record {record.seq}")
-        return problems
+        return index_problems({row[0]: tuple(row[1:]) for row in rows}, latest)
 
     def put_checkpoint(self, checkpoint: Checkpoint) -> None:
         try:
