@@ -15,8 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.rows import chained_records, index_problems
-from engine.audit.sqlite import cursor_seq
+from engine.audit.rows import chained_records, index_problems, page_of, page_query
 from engine.errors import AuditUnavailable
 
 T = TypeVar("T")
@@ -116,28 +115,13 @@ class PostgresAuditStore:
         cursor: str | None = None,
     ) -> Page:
         limit = check_limit(limit)
-        clauses: list[str] = []
-        args: list[Any] = []
-        for column, value in (("stack", stack), ('"user"', user), ("status", status)):
-            if value is not None:
-                clauses.append(f"o.{column} = %s")
-                args.append(value)
-        for clause, value in (("o.start_ts >= %s", since), ("o.start_ts < %s", until)):
-            if value is not None:
-                clauses.append(clause)
-                args.append(value)
-        if cursor is not None:
-            clauses.append("o.seq < %s")
-            args.append(cursor_seq(cursor))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = (
-            f"SELECT r.data, o.seq FROM operations o JOIN records r ON r.seq = o.seq {where} "  # noqa: S608 - values bound
-            "ORDER BY o.seq DESC LIMIT %s"
+        sql, args = page_query(
+            "%s",
+            '"user"',
+            {"stack": stack, "user": user, "status": status, "since": since, "until": until, "cursor": cursor},
         )
         rows = self._read(lambda cur: cur.execute(sql, [*args, limit + 1]).fetchall())
-        items = [OperationRecord.model_validate_json(r[0]) for r in rows[:limit]]
-        next_cursor = str(rows[limit - 1][1]) if len(rows) > limit else None
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(rows, limit)
 
     def attachment(self, operation_id: str) -> str | None:
         row = self._read(

@@ -3,11 +3,49 @@ position disagrees with its data marked, and the query index compared with the c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from engine.audit import OperationRecord
+from engine.audit import OperationRecord, Page, bad_cursor
 from engine.vocabulary import Status
+
+_CURSOR = re.compile(r"[1-9][0-9]{0,17}")  # a record's sequence number, as next_cursor hands it out
+
+
+def cursor_seq(cursor: str) -> int:
+    """The sequence number a cursor of these stores stands for; anything else is invalid input."""
+    if not isinstance(cursor, str) or not _CURSOR.fullmatch(cursor):
+        raise bad_cursor(cursor)
+    return int(cursor)
+
+
+def page_query(mark: str, user_column: str, filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SELECT of one page of operations, newest first, and its bound values (the limit's last): `mark` is the
+    driver's placeholder, `user_column` the user column as the dialect names it. Only values are bound; the
+    columns are fixed here."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, name in (("stack", "stack"), (user_column, "user"), ("status", "status")):
+        if filters.get(name) is not None:
+            clauses.append(f"o.{column} = {mark}")
+            args.append(filters[name])
+    for clause, name in (("o.start_ts >= ", "since"), ("o.start_ts < ", "until")):
+        if filters.get(name) is not None:
+            clauses.append(clause + mark)
+            args.append(filters[name])
+    if filters.get("cursor") is not None:
+        clauses.append(f"o.seq < {mark}")
+        args.append(cursor_seq(filters["cursor"]))
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT r.data, o.seq FROM operations o JOIN records r ON r.seq = o.seq {where} ORDER BY o.seq DESC LIMIT {mark}"  # noqa: S608, E501 - values bound
+    return sql, args
+
+
+def page_of(rows: list[Any], limit: int) -> Page:
+    """A page from `limit + 1` rows of (data, seq): the extra row only says that there is a next page."""
+    items = [OperationRecord.model_validate_json(r[0]) for r in rows[:limit]]
+    return Page(items=items, next_cursor=str(rows[limit - 1][1]) if len(rows) > limit else None)
 
 
 def chained_records(rows: Iterable[tuple[int, str, str]]) -> list[OperationRecord]:

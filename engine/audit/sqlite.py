@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
-from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
+from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.rows import chained_records, index_problems
+from engine.audit.rows import chained_records, index_problems, page_of, page_query
 from engine.errors import AuditUnavailable
 
 SCHEMA = """
@@ -45,14 +44,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     data TEXT NOT NULL
 );
 """
-_CURSOR = re.compile(r"[1-9][0-9]{0,17}")  # a record's sequence number, as next_cursor hands it out
-
-
-def cursor_seq(cursor: str) -> int:
-    """The sequence number a cursor of this store stands for; anything else is invalid input."""
-    if not isinstance(cursor, str) or not _CURSOR.fullmatch(cursor):
-        raise bad_cursor(cursor)
-    return int(cursor)
 
 
 class SqliteAuditStore:
@@ -142,33 +133,16 @@ class SqliteAuditStore:
         cursor: str | None = None,
     ) -> Page:
         limit = check_limit(limit)
-        clauses: list[str] = []
-        args: list[Any] = []
-        for column, value in (("stack", stack), ("user", user), ("status", status)):
-            if value is not None:
-                clauses.append(f"o.{column} = ?")
-                args.append(value)
-        if since is not None:
-            clauses.append("o.start_ts >= ?")
-            args.append(since)
-        if until is not None:
-            clauses.append("o.start_ts < ?")
-            args.append(until)
-        if cursor is not None:
-            clauses.append("o.seq < ?")
-            args.append(cursor_seq(cursor))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = (
-            f"SELECT r.data, o.seq FROM operations o JOIN records r ON r.seq = o.seq {where} "  # noqa: S608
-            "ORDER BY o.seq DESC LIMIT ?"
+        sql, args = page_query(
+            "?",
+            "user",
+            {"stack": stack, "user": user, "status": status, "since": since, "until": until, "cursor": cursor},
         )
         try:
             rows = self._conn().execute(sql, [*args, limit + 1]).fetchall()
         except sqlite3.Error as exc:
             raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
-        items = [OperationRecord.model_validate_json(r[0]) for r in rows[:limit]]
-        next_cursor = str(rows[limit - 1][1]) if len(rows) > limit else None
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(rows, limit)
 
     def attachment(self, operation_id: str) -> str | None:
         row = self._conn().execute("SELECT text FROM attachments WHERE op_id = ?", (operation_id,)).fetchone()
