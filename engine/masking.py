@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 SECRET = "[secret]"  # noqa: S105 - the placeholder, not a password
+PULUMI_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's special-value signature key...
+PULUMI_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - ...and its value for a secret (public)
 
 # Common credential shapes, masked wherever they appear even if nobody told us they were secret.
 PATTERNS = [
@@ -48,10 +50,13 @@ class Masker:
         return value
 
     def obj(self, value: Any) -> Any:
-        """Mask every string inside a JSON-like value (dict keys are kept)."""
+        """Mask every string inside a JSON-like value (dict keys are kept); a value Pulumi marks secret (its
+        signature key, as engine events carry secrets) is shown as a whole as "[secret]"."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
+            if value.get(PULUMI_SIG) == PULUMI_SECRET_SIG:
+                return SECRET
             return {k: self.obj(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.obj(v) for v in value]

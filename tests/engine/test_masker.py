@@ -61,3 +61,13 @@ def test_a_text_within_the_limit_is_kept_whole() -> None:
 def test_a_text_over_the_limit_is_cut_with_a_note_of_what_was_left_out() -> None:
     cut, truncated = bounded("x" * 101, 100)
     assert (cut, truncated) == ("x" * 36 + "\n... [65 more characters kept in the attachment]", True)
+
+
+def test_a_value_pulumi_marks_secret_is_shown_whole_as_secret() -> None:
+    wrapped = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": '"hunter2"'}
+    other = {"4dabf18193072939515e22adb298388d": "c44067f5952c0a294b673a41bacd8c17", "hash": "abc"}  # an asset
+    assert Masker().obj({"password": wrapped, "tags": [wrapped], "asset": other}) == {
+        "password": "[secret]",
+        "tags": ["[secret]"],
+        "asset": other,
+    }
