@@ -113,11 +113,11 @@ def preview_view(engine: Engine, preview_id: str) -> dict[str, Any]:
 def stacks_view(engine: Engine) -> list[dict[str, Any]]:
     rows = []
     for info in engine.list_stacks():
-        last = engine.audit.query(stack=info.name, limit=1).items
-        drift = next((r for r in engine.audit.query(stack=info.name, limit=50).items if r.tool == "check-drift"), None)
+        recent = engine.audit.query(stack=info.name, limit=50).items
+        drift = next((r for r in recent if r.tool == "check-drift"), None)
         try:
             outputs: dict[str, Any] | str = engine.outputs(info.name)
         except DataMcpError as exc:
             outputs = exc.message
-        rows.append({"info": info, "last": last[0] if last else None, "drift": drift, "outputs": outputs})
+        rows.append({"info": info, "last": recent[0] if recent else None, "drift": drift, "outputs": outputs})
     return rows
