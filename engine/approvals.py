@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -70,6 +71,38 @@ def load_or_create_key(path: Path) -> bytes:
         return key
 
 
+class Approvals(Protocol):
+    """Where approvals are kept and used up: files under the state dir, or the shared store (engine/pgstore)."""
+
+    def save(self, approval: Approval) -> Approval: ...
+
+    def get(self, approval_id: str) -> Approval: ...
+
+    def for_preview(self, preview_id: str) -> list[Approval]: ...
+
+    def used(self, approval_id: str) -> bool: ...
+
+    def consume(self, approval_id: str, operation_id: str) -> None: ...
+
+
+def check_approval_id(approval_id: str) -> None:
+    if not is_id(approval_id):
+        raise ApprovalInvalid(f"{echo(approval_id)} is not an approval id")
+
+
+def parse_approval(approval_id: str, data: bytes | str) -> Approval:
+    """The approval stored under `approval_id`: bounded, well formed, and really that approval."""
+    try:
+        if len(data) > APPROVAL_LIMIT:
+            raise ValueError("too large")
+        approval = Approval.model_validate_json(data)
+    except (ValidationError, ValueError, UnicodeDecodeError, MemoryError):
+        raise ApprovalInvalid(f"approval {approval_id!r} is unreadable", approval_id=approval_id) from None
+    if approval.approval_id != approval_id:
+        raise ApprovalInvalid(f"the record of approval {approval_id!r} holds another approval")
+    return approval
+
+
 class ApprovalStore:
     """Approval files (anyone may add one: only signatures make an approval) and the single-use markers (in a
     folder only the engine's user can write, so nobody un-uses or pre-uses an approval)."""
@@ -84,17 +117,14 @@ class ApprovalStore:
         return approval
 
     def get(self, approval_id: str) -> Approval:
-        if not is_id(approval_id):
-            raise ApprovalInvalid(f"{echo(approval_id)} is not an approval id")
+        check_approval_id(approval_id)
         try:
-            approval = Approval.model_validate_json(read_regular(self.root / f"{approval_id}.json", APPROVAL_LIMIT))
+            data = read_regular(self.root / f"{approval_id}.json", APPROVAL_LIMIT)
         except FileNotFoundError:
             raise ApprovalInvalid(f"no approval {approval_id!r}", approval_id=approval_id) from None
-        except (ValidationError, OSError, UnicodeDecodeError, MemoryError):
+        except OSError:
             raise ApprovalInvalid(f"approval {approval_id!r} is unreadable", approval_id=approval_id) from None
-        if approval.approval_id != approval_id:
-            raise ApprovalInvalid(f"the file of approval {approval_id!r} holds another approval")
-        return approval
+        return parse_approval(approval_id, data)
 
     def for_preview(self, preview_id: str) -> list[Approval]:
         """Every readable approval that names this preview; unreadable files are skipped with a warning."""

@@ -103,7 +103,7 @@ def _backend(settings: Settings) -> Check:
     return Check(name="backend", ok=problem is None, detail=problem or url)
 
 
-def _audit(settings: Settings) -> Check:
+def _audit(settings: Settings, fix: bool) -> Check:
     url = str(settings.audit_url)
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
@@ -116,20 +116,36 @@ def _audit(settings: Settings) -> Check:
                 problem = f"cannot open {path}: {exc}"
         return Check(name="audit", ok=problem is None, detail=problem or url)
     if parsed.scheme in ("postgresql", "postgres"):
-        return _postgres_audit(url)
+        return postgres_check("audit", url, fix)
     return Check(name="audit", ok=True, detail=f"{url} (remote; credentials are checked at first use)")
 
 
-def _postgres_audit(url: str) -> Check:
-    """Reach the database and bring its schema up to date (the migrations run when the store opens)."""
-    from engine.audit.postgres import MIGRATIONS, PostgresAuditStore
+def postgres_check(name: str, url: str, fix: bool) -> Check:
+    """Reach the database and compare its schema with this DataMCP's; `fix` applies the missing migrations (which
+    servers also apply when they start)."""
+    from engine.pgstore.database import Database, shown
+    from engine.pgstore.schema import VERSION
 
-    shown = urlparse(url)._replace(netloc=urlparse(url).hostname or "").geturl()  # no user or password shown
     try:
-        PostgresAuditStore(url, pool_size=1).close()
+        db = Database(url, pool_size=1, migrated=fix)
+        try:
+            version = db.version()
+        finally:
+            db.close()
     except DataMcpError as exc:
-        return Check(name="audit", ok=False, detail=f"{shown}: {exc.message}")
-    return Check(name="audit", ok=True, detail=f"{shown} (schema version {len(MIGRATIONS)})")
+        return Check(name=name, ok=False, detail=f"{shown(url)}: {exc.message}")
+    if version != VERSION:
+        need = f"schema version {version}, this DataMCP needs {VERSION}"
+        advice = "run `datamcp doctor --fix` (servers migrate when they start)" if version < VERSION else "upgrade"
+        return Check(name=name, ok=False, detail=f"{shown(url)}: {need}: {advice}")
+    return Check(name=name, ok=True, detail=f"{shown(url)} (schema version {VERSION})")
+
+
+def _store(settings: Settings, fix: bool) -> Check:
+    if not settings.store_url:
+        return Check(name="store", ok=True, detail=f"files under {settings.state_dir} (one host)")
+    check = postgres_check("store", settings.store_url, fix)
+    return check.model_copy(update={"detail": check.detail + (" shared by every host" if check.ok else "")})
 
 
 def module_source(module: str) -> Path | None:
@@ -209,8 +225,9 @@ def server_key_check(settings: Settings) -> Check:
     return Check(name="server-key", ok=True, detail=f"{key.verifier().key_id} (private to this user)")
 
 
-def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
-    """Check every piece; `path` replaces $PATH for the tool lookup (the project's tools dir always comes first)."""
+def run_checks(settings: Settings, path: str | None = None, *, fix: bool = False) -> DoctorReport:
+    """Check every piece; `path` replaces $PATH for the tool lookup (the project's tools dir always comes first);
+    `fix` brings the databases' schema up to date."""
     checks = _python_deps()
     checks.append(_tool(settings, "pulumi", PULUMI_VERSION, path))
     # helm (the chart's tests) and actionlint (the workflows' lint) are development and CI tools: the engine never
@@ -222,7 +239,8 @@ def run_checks(settings: Settings, path: str | None = None) -> DoctorReport:
     checks.append(_tool(settings, "hydra", HYDRA_VERSION, path, required=False))
     checks.append(_language_host(settings, path))
     checks.append(_backend(settings))
-    checks.append(_audit(settings))
+    checks.append(_store(settings, fix))
+    checks.append(_audit(settings, fix))
     checks.append(bytecode_check())
     checks.append(approvals_check(settings))
     checks.append(server_key_check(settings))

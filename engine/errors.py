@@ -93,6 +93,12 @@ class StackBusy(DataMcpError):
     exit_code = ExitCode.BUSY
 
 
+class LeaseLost(StackBusy):
+    """The stack's lease expired or passed to another host: this operation must not run (or go on) its CLI."""
+
+    code = "lease_lost"
+
+
 class ApprovalRequired(DataMcpError):
     """The change needs a human's approval of this exact preview first."""
 
@@ -135,6 +141,12 @@ class AuditUnavailable(DataMcpError):
     """The audit record cannot be written; mutating operations do not run without it."""
 
     code = "audit_unavailable"
+
+
+class StoreUnavailable(DataMcpError):
+    """The shared store (PostgreSQL) cannot be reached or refused a write; nothing that needs it runs."""
+
+    code = "store_unavailable"
 
 
 class OperationNotFound(InvalidInput):

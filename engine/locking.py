@@ -1,5 +1,6 @@
 """Per-stack engine locks: operations on one stack are serialised across processes on this host; different stacks
-run in parallel. Across hosts the backend's own lock holds (its ConcurrentUpdateError becomes StackBusy)."""
+run in parallel. Many hosts share leases in the store instead (engine/pgstore/leases.py); the backend's own lock
+holds in both cases (its ConcurrentUpdateError becomes StackBusy)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,44 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
 from engine.errors import StackBusy
+
+
+class Fence(Protocol):
+    """Checked right before the CLI runs: raises LeaseLost when the lock is no longer this operation's."""
+
+    def check(self) -> None: ...
+
+
+class HeldLock:
+    """A file lock cannot be lost while its process lives: nothing to check."""
+
+    def check(self) -> None:
+        return None
+
+
+HELD = HeldLock()
+
+
+class Locks(Protocol):
+    def holder(self, stack: str) -> dict[str, Any] | None: ...
+
+    def hold(
+        self,
+        stack: str,
+        *,
+        operation_id: str,
+        user: str,
+        wait_seconds: float = 0,
+        on_lost: Callable[[], None] | None = None,
+    ) -> AbstractContextManager[Fence]: ...
 
 
 class StackLocks:
@@ -32,7 +63,15 @@ class StackLocks:
             return None
 
     @contextmanager
-    def hold(self, stack: str, *, operation_id: str, user: str, wait_seconds: float = 0) -> Iterator[None]:
+    def hold(
+        self,
+        stack: str,
+        *,
+        operation_id: str,
+        user: str,
+        wait_seconds: float = 0,
+        on_lost: Callable[[], None] | None = None,
+    ) -> Iterator[Fence]:
         """Hold the stack's lock for the block. `wait_seconds=0` fails fast with StackBusy; more waits that long."""
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / f"{stack}.lock"))
@@ -58,7 +97,7 @@ class StackLocks:
                     }
                 )
             )
-            yield
+            yield HELD
         finally:
             self._holder_path(stack).unlink(missing_ok=True)
             lock.release()

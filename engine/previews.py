@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -66,9 +66,7 @@ class PreviewStore:
         self.plans = plans or root.parent / "plans"
 
     def _path(self, preview_id: str) -> Path:
-        if not is_id(preview_id):
-            raise PreviewNotFound(f"{echo(preview_id)} is not a preview id")
-        return self.root / f"{preview_id}.json"
+        return self.root / f"{check_preview_id(preview_id)}.json"
 
     def plan_path(self, preview_id: str) -> Path:
         """Where the CLI saves the plan: a folder only the engine's user can enter, so nobody swaps it."""
@@ -91,14 +89,53 @@ class PreviewStore:
 
     def get(self, preview_id: str) -> PreviewRecord:
         try:
-            record = PreviewRecord.model_validate_json(read_regular(self._path(preview_id)))
+            data = read_regular(self._path(preview_id))
         except FileNotFoundError:
-            raise PreviewNotFound(f"no preview {preview_id!r}; run a preview first", preview_id=preview_id) from None
-        except (OSError, ValueError):
+            raise not_found(preview_id) from None
+        except OSError:
             raise PreviewNotFound(f"preview {preview_id!r} is unreadable", preview_id=preview_id) from None
-        if record.preview_id != preview_id:
-            raise PreviewNotFound(f"the file of preview {preview_id!r} holds another preview", preview_id=preview_id)
-        return record
+        return parse_preview(preview_id, data)
+
+    def plan_for(self, record: PreviewRecord) -> Path | None:
+        """The saved plan the CLI applies (None when the preview saved none)."""
+        return self.plans / record.plan_file if record.plan_file else None
+
+
+class Previews(Protocol):
+    """Where previews and their plans are kept: files under the state dir, or the shared store (engine/pgstore)."""
+
+    plans: Path
+
+    def plan_path(self, preview_id: str) -> Path: ...
+
+    def save(self, record: PreviewRecord) -> None: ...
+
+    def recent(self, limit: int = 100) -> list[PreviewRecord]: ...
+
+    def get(self, preview_id: str) -> PreviewRecord: ...
+
+    def plan_for(self, record: PreviewRecord) -> Path | None: ...
+
+
+def check_preview_id(preview_id: str) -> str:
+    if not is_id(preview_id):
+        raise PreviewNotFound(f"{echo(preview_id)} is not a preview id")
+    return preview_id
+
+
+def not_found(preview_id: str) -> PreviewNotFound:
+    return PreviewNotFound(f"no preview {preview_id!r}; run a preview first", preview_id=preview_id)
+
+
+def parse_preview(preview_id: str, data: bytes | str) -> PreviewRecord:
+    """The preview stored under `preview_id`: well formed, and really that preview."""
+    try:
+        record = PreviewRecord.model_validate_json(data)
+    except ValueError:
+        raise PreviewNotFound(f"preview {preview_id!r} is unreadable", preview_id=preview_id) from None
+    if record.preview_id != preview_id:
+        raise PreviewNotFound(f"the record of preview {preview_id!r} holds another preview", preview_id=preview_id)
+    return record
 
 
 def file_sha256(path: Path) -> str:

@@ -65,9 +65,19 @@ class Settings(BaseSettings):
         default_factory=lambda data: _under_state("backend")(data).as_uri(),
         description="Pulumi state backend: file://, s3://, gs://, ...",
     )
+    store_url: str = Field(
+        default="",
+        description="The shared store of many hosts (postgresql://USER@HOST:PORT/DB); empty: files in the state dir.",
+    )
+    lease_seconds: float = Field(
+        default=30, ge=2, le=600, description="With the shared store: how long a stack lease outlives its last renewal."
+    )
     audit_url: str = Field(
-        default_factory=lambda data: "sqlite:///" + str(_under_state("audit.db")(data)).lstrip("/"),
-        description="Audit store: sqlite:///path, postgresql://user@host:port/db or dynamodb://table?region=",
+        default_factory=lambda data: (
+            data.get("store_url") or "sqlite:///" + str(_under_state("audit.db")(data)).lstrip("/")
+        ),
+        description="Audit store: sqlite:///path, postgresql://user@host:port/db or dynamodb://table?region= "
+        "(default: the shared store when one is set)",
     )
     audit_anchor_url: str = Field(
         default_factory=lambda data: default_anchor(str(data.get("audit_url", ""))),
@@ -133,6 +143,13 @@ class Settings(BaseSettings):
             raise ValueError("a file:// backend_url needs an absolute path, e.g. file:///srv/pulumi-state")
         if parsed.scheme in ("s3", "gs", "azblob") and not parsed.netloc:
             raise ValueError(f"a {parsed.scheme}:// backend_url needs a bucket name")
+        return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        if value and urlparse(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("store_url must be empty (files under the state dir) or postgresql://USER@HOST:PORT/DB")
         return value
 
     @field_validator("audit_url")

@@ -1,73 +1,29 @@
 """The PostgreSQL audit store: the same chain, index, checkpoints and verify as SQLite, for many hosts sharing one
-database (RDS, Cloud SQL, any PostgreSQL). psycopg 3 with a connection pool; appends are serialised across hosts by
-a transaction-scoped advisory lock, so the chain stays linear. The schema is versioned (`datamcp_schema`): missing
-migrations are applied when the store opens. A database that cannot be reached fails closed (AuditUnavailable)."""
+database (RDS, Cloud SQL, any PostgreSQL). Appends are serialised across hosts by a transaction-scoped advisory
+lock, so the chain stays linear. The schema is versioned (engine/pgstore/schema.py) and migrated when the store
+opens; a database that cannot be reached fails closed (AuditUnavailable)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
 from engine.audit.rows import chained_records, index_problems, page_of, page_query
 from engine.errors import AuditUnavailable
+from engine.pgstore.database import Database
 
-T = TypeVar("T")
 APPEND_LOCK = 0x6461_7461_6D63_70  # "datamcp": the advisory lock every appender takes
-POOL_TIMEOUT_SECONDS = 10.0
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE records (seq BIGINT PRIMARY KEY, op_id TEXT NOT NULL, data TEXT NOT NULL, hash TEXT NOT NULL);
-    CREATE INDEX records_op ON records(op_id);
-    CREATE TABLE operations (
-        op_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, stack TEXT, "user" TEXT NOT NULL, status TEXT NOT NULL,
-        start_ts TEXT NOT NULL
-    );
-    CREATE INDEX operations_stack ON operations(stack, seq);
-    CREATE INDEX operations_user ON operations("user", seq);
-    CREATE INDEX operations_status ON operations(status, seq);
-    CREATE INDEX operations_seq ON operations(seq);
-    CREATE TABLE attachments (op_id TEXT PRIMARY KEY, text TEXT NOT NULL);
-    CREATE TABLE checkpoints (seq BIGINT PRIMARY KEY, data TEXT NOT NULL);
-    """,
-)
 
 
 class PostgresAuditStore:
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         self.url = url
-        try:
-            self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=POOL_TIMEOUT_SECONDS, open=True)
-            self.pool.wait(timeout=POOL_TIMEOUT_SECONDS)
-            self._write(migrate)
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise AuditUnavailable(f"cannot open the PostgreSQL audit store: {exc}") from exc
-
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.pool.connection() as conn:
-            yield conn
-
-    def _read(self, fn: Callable[[psycopg.Cursor[Any]], T]) -> T:
-        try:
-            with self._connection() as conn, conn.cursor() as cur:
-                return fn(cur)
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
-
-    def _write(self, fn: Callable[[psycopg.Cursor[Any]], T]) -> T:
-        """One transaction: committed when `fn` returns, rolled back when it raises."""
-        try:
-            with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-                return fn(cur)
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise AuditUnavailable(f"cannot write the audit record: {exc}") from exc
+        self.db = Database(url, error=AuditUnavailable, pool_size=pool_size)
+        self._read, self._write = self.db.read, self.db.write
 
     def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord:
         def write(cur: psycopg.Cursor[Any]) -> OperationRecord:
@@ -179,19 +135,4 @@ class PostgresAuditStore:
         return [json.loads(r[0]) for r in rows]
 
     def close(self) -> None:
-        self.pool.close()
-
-
-def migrate(cur: psycopg.Cursor[Any]) -> int:
-    """Apply the migrations this database lacks, one version each, under a lock (several hosts may start at once);
-    the schema version after."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK + 1,))
-    cur.execute("CREATE TABLE IF NOT EXISTS datamcp_schema (version INTEGER NOT NULL)")
-    row = cur.execute("SELECT max(version) FROM datamcp_schema").fetchone()
-    version = int(row[0]) if row and row[0] is not None else 0
-    if version > len(MIGRATIONS):
-        raise AuditUnavailable(f"the audit database has schema version {version}, newer than this DataMCP knows")
-    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
-        cur.execute(sql)  # a fixed migration, no parameters
-        cur.execute("INSERT INTO datamcp_schema (version) VALUES (%s)", (number,))
-    return len(MIGRATIONS)
+        self.db.close()

@@ -53,7 +53,7 @@ class _ProgressBar:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    report = run_checks(settings)
+    report = run_checks(settings, fix=args.fix)
     if args.json:
         _print({"ok": report.ok, "checks": [c.model_dump() for c in report.checks]})
     else:

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read_commands(command: _Commands) -> None:
-    command("doctor", c.cmd_doctor, "check the toolchain, backend and audit store")
+    p = command("doctor", c.cmd_doctor, "check the toolchain, backend, shared store and audit store")
+    p.add_argument("--fix", action="store_true", help="apply the database migrations this DataMCP needs")
     command("stacks", c.cmd_stacks, "list the stacks this project defines")
     p = command("synth", c.cmd_synth, "the stack's resource graph, offline (no CLI, no credentials)", json_flag=False)
     p.add_argument("stack")

@@ -84,7 +84,7 @@ def apply(
         parts.previews.get(preview_id)
     with parts.journal.operation(kind.apply_tool, stack, user, params, operation_id) as op:
         op.preview_id, op.approval_id = preview_id, approval_ids[0]
-        with parts.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=parts.lock_wait()):
+        with parts.locked(op):
             return _apply_locked(parts, op, kind, stack, approval_ids, on_progress)
 
 
@@ -120,7 +120,7 @@ def _apply_locked(
     handle = parts.sessions.handle(op, stack)
     parts.sessions.learn_secrets(op, handle)
     deployment, pending = parts.sessions.state(stack, handle)
-    plan = parts.previews.plans / preview.plan_file if preview.plan_file else None
+    plan = parts.previews.plan_for(preview)
     state = requirements.StateFacts(
         digests=parts.sessions.digests(stack, deployment),
         pending=tuple(pending),

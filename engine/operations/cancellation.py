@@ -1,39 +1,67 @@
-"""Cancellation: a request (from this process or another one on the host) interrupts the operation's CLI."""
+"""Cancellation: a request (from this process, another one on the host, or with the shared store another host)
+interrupts the operation's CLI."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 from engine.audit import OperationRecord
-from engine.errors import InvalidInput, OperationNotFound
+from engine.errors import DataMcpError, InvalidInput, OperationNotFound
 from engine.identity import same_principal
 from engine.operations.context import OperationContext
 from engine.operations.journal import Journal
 from engine.vocabulary import Status, Tool, check_id, echo
 
 POLL_SECONDS = 0.2
+log = logging.getLogger(__name__)
 
 
-class Cancellation:
-    """Requests are marker files named after the operation id, so another process can ask too."""
+class CancelRequests(Protocol):
+    def put(self, operation_id: str, by: str) -> None: ...
 
-    def __init__(self, root: Path, journal: Journal) -> None:
+    def exists(self, operation_id: str) -> bool: ...
+
+    def clear(self, operation_id: str) -> None: ...
+
+
+class FileCancelRequests:
+    """One host: marker files named after the operation id, so another process can ask too."""
+
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.journal = journal
-        journal.hooks(on_start=self.watch, on_end=self._cleared)
 
     def _marker(self, operation_id: str) -> Path:
         return self.root / check_id(operation_id, "operation id")
 
-    def requested(self, operation_id: str) -> bool:
+    def put(self, operation_id: str, by: str) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._marker(operation_id).write_text(by)
+
+    def exists(self, operation_id: str) -> bool:
         return self._marker(operation_id).exists()
+
+    def clear(self, operation_id: str) -> None:
+        self._marker(operation_id).unlink(missing_ok=True)
+
+
+class Cancellation:
+    """Requests are kept where every process that may run the operation looks (files, or the shared store)."""
+
+    def __init__(self, requests: CancelRequests, journal: Journal) -> None:
+        self.requests = requests
+        self.journal = journal
+        journal.hooks(on_start=self.watch, on_end=self._cleared)
+
+    def requested(self, operation_id: str) -> bool:
+        return self.requests.exists(check_id(operation_id, "operation id"))
 
     def request(self, operation_id: str, by: str = "requested") -> None:
         """Ask the operation to stop; if it has not started its CLI yet, it stops when it does."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._marker(operation_id).write_text(by)
+        self.requests.put(check_id(operation_id, "operation id"), by)
         op = self.journal.running(operation_id)
         if op is not None:
             interrupt(op)
@@ -59,15 +87,22 @@ class Cancellation:
         threading.Thread(target=self._watch, args=(op,), daemon=True).start()
 
     def _watch(self, op: OperationContext) -> None:
-        marker = self._marker(op.id)
         while self.journal.is_running(op.id):
-            if marker.exists():
+            try:
+                asked = self.requests.exists(op.id)
+            except DataMcpError as exc:  # the store is down: keep watching
+                log.warning("cannot read cancel requests for %s: %s", op.id, exc.message)
+                asked = False
+            if asked:
                 interrupt(op)
                 return
             time.sleep(POLL_SECONDS)
 
     def _cleared(self, op: OperationContext, status: Status) -> None:
-        self._marker(op.id).unlink(missing_ok=True)
+        try:
+            self.requests.clear(op.id)
+        except DataMcpError as exc:
+            log.warning("cannot clear the cancel request of %s: %s", op.id, exc.message)
 
 
 def interrupt(op: OperationContext) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from engine.audit import OUTPUT_LIMIT, OperationRecord, now
+from engine.locking import HELD, Fence
 from engine.masking import Masker, bounded
 from engine.runner import InterruptiblePulumiCommand
 from engine.vocabulary import Status
@@ -38,6 +39,7 @@ class OperationContext:
     approval_id: str | None = None
     update_version: int | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    fence: Fence = HELD  # the stack lock's fence, checked right before the CLI runs
 
     def capture(self) -> dict[str, Any]:
         """Keyword arguments that route a CLI call's output into this operation."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,9 +22,9 @@ from engine.errors import (
     Outcome,
 )
 from engine.identity import normalize_principal
-from engine.locking import pid_alive
-from engine.operations.context import HOST, OperationContext
+from engine.operations.context import OperationContext
 from engine.operations.failures import last_error
+from engine.operations.liveness import HostRunning, Running
 from engine.vocabulary import Status, echo
 
 log = logging.getLogger(__name__)
@@ -56,8 +55,9 @@ def typed_instead(op: OperationContext, exc: BaseException) -> DataMcpError | No
 class Journal:
     """Writes each operation's records and knows which operations of this process are running."""
 
-    def __init__(self, audit: AuditTrail) -> None:
+    def __init__(self, audit: AuditTrail, registry: Running | None = None) -> None:
         self.audit = audit
+        self.registry = registry or HostRunning()
         self._running: dict[str, OperationContext] = {}
         self._lock = threading.Lock()
         self._on_start: list[Callable[[OperationContext], None]] = []
@@ -83,7 +83,12 @@ class Journal:
         op = OperationContext(tool=tool, stack=stack, user=self._identity(tool, stack, user, params), params=params)
         if operation_id:
             op.id = operation_id
-        self.audit.append(op.record(Status.STARTED))
+        self.registry.register(op.id, stack)  # before `started`: a live operation is never taken for a dead one
+        try:
+            self.audit.append(op.record(Status.STARTED))
+        except BaseException:
+            self.registry.unregister(op.id)
+            raise
         with self._lock:
             self._running[op.id] = op
         for hook in self._on_start:
@@ -122,6 +127,7 @@ class Journal:
             hook(op, status)
         full = op.full_output()
         unwritten = self.audit.append_or_spool(op.record(status, error), full if len(full) > OUTPUT_LIMIT else None)
+        self.registry.unregister(op.id)
         if unwritten is None:
             return
         log.error("operation %s ended %s but its audit record was not written: %s", op.id, status, unwritten)
@@ -142,15 +148,21 @@ class Journal:
             raise refusal
 
     def mark_interrupted(self) -> list[str]:
-        """Operations left `started` by a process on this host that is gone are recorded as `interrupted`."""
-        marked = []
-        for record in self.audit.running():
-            if record.host == HOST and record.pid != os.getpid() and not pid_alive(record.pid):
-                update = {
-                    "status": Status.INTERRUPTED,
-                    "end_ts": now(),
-                    "error": "the process running this operation ended before it finished",
-                }
-                self.audit.append(record.model_copy(update=update))
-                marked.append(record.id)
-        return marked
+        """Operations left `started` by a process that is gone are recorded `interrupted`."""
+        candidates = [r for r in self.audit.running() if not self.is_running(r.id)]
+        dead = self.registry.dead(candidates)
+        return [
+            r.id for r in dead if self._interrupt(r.id, "the process running this operation ended before it finished")
+        ]
+
+    def lease_expired(self, operation_id: str) -> bool:
+        """The holder of a stack's lease stopped renewing it: its operation, if still `started`, is interrupted."""
+        reason = "its lease on the stack expired: the process running it died or lost the store"
+        return not self.is_running(operation_id) and self._interrupt(operation_id, reason)
+
+    def _interrupt(self, operation_id: str, reason: str) -> bool:
+        latest = self.audit.get(operation_id)
+        if latest is None or latest.status != Status.STARTED:  # it ended meanwhile
+            return False
+        self.audit.append(latest.model_copy(update={"status": Status.INTERRUPTED, "end_ts": now(), "error": reason}))
+        return True

@@ -33,7 +33,7 @@ def refresh(
     with parts.journal.operation(tool, stack, user, params, operation_id) as op:
         if preview_only:
             return _refresh(parts, op, stack, True, False, on_progress)
-        with parts.locks.hold(stack, operation_id=op.id, user=user, wait_seconds=parts.lock_wait()):
+        with parts.locked(op):
             return _refresh(parts, op, stack, False, clear_pending_creates, on_progress)
 
 

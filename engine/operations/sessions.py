@@ -163,6 +163,7 @@ class StackSessions:
     def run(self, op: OperationContext, stack: str, handle: auto.Stack, fn: Callable[[], T]) -> T:
         """Run one CLI operation, translating failures: interrupted -> cancelled, backend lock -> StackBusy."""
         for first_attempt in (True, False):
+            op.fence.check()  # the stack's lease is still this operation's (a lock on one host always is)
             try:
                 return fn()
             except auto.CommandError as exc:

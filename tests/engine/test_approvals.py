@@ -108,7 +108,7 @@ def test_an_approval_file_holding_another_approval_is_refused(store: ApprovalSto
     (store.root / "appr-0001.json").rename(store.root / "appr-0002.json")
     with pytest.raises(ApprovalInvalid) as caught:
         store.get("appr-0002")
-    assert caught.value.message == "the file of approval 'appr-0002' holds another approval"
+    assert caught.value.message == "the record of approval 'appr-0002' holds another approval"
 
 
 def test_approvals_for_a_preview_are_those_that_name_it(store: ApprovalStore) -> None:

@@ -9,6 +9,7 @@ import pytest
 from engine.doctor import run_checks
 from engine.errors import AuditUnavailable
 from engine.operations import Engine
+from engine.pgstore.schema import VERSION
 from engine.settings import Settings
 from tests.postgres import postgres_cluster
 
@@ -18,8 +19,11 @@ pytestmark = pytest.mark.slow
 def test_operations_are_recorded_in_postgres_and_a_database_down_stops_them(sandbox_settings: Settings) -> None:
     with postgres_cluster() as url:
         settings = sandbox_settings.model_copy(update={"audit_url": url})
-        audit = next(c for c in run_checks(settings).checks if c.name == "audit")
-        assert audit.ok and "schema version 1" in audit.detail and "datamcp@" not in audit.detail
+        fresh = next(c for c in run_checks(settings).checks if c.name == "audit")
+        assert not fresh.ok and "schema version 0, this DataMCP needs" in fresh.detail  # doctor alone changes nothing
+        assert "datamcp doctor --fix" in fresh.detail
+        audit = next(c for c in run_checks(settings, fix=True).checks if c.name == "audit")
+        assert audit.ok and f"schema version {VERSION}" in audit.detail and "datamcp@" not in audit.detail
         engine = Engine(settings)
         preview = engine.preview("gcp-dev", user="alice")
         with psycopg.connect(url) as conn:

@@ -122,7 +122,7 @@ def test_a_preview_file_holding_another_preview_is_refused(store: PreviewStore) 
     (store.root / "prev-0001.json").rename(store.root / "prev-0002.json")
     assert failure(store, "prev-0002") == {
         "error": "preview_not_found",
-        "message": "the file of preview 'prev-0002' holds another preview",
+        "message": "the record of preview 'prev-0002' holds another preview",
         "preview_id": "prev-0002",
     }
 

@@ -13,8 +13,9 @@ import pytest
 
 from engine.audit import OperationRecord, now, open_store
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.postgres import MIGRATIONS, PostgresAuditStore
+from engine.audit.postgres import PostgresAuditStore
 from engine.errors import AuditUnavailable
+from engine.pgstore.schema import MIGRATIONS
 from engine.vocabulary import Status
 from tests.postgres import postgres_cluster
 

@@ -1,0 +1,154 @@
+"""Stack leases: the lock of a stack across hosts. A lease has an expiry (renewed while its holder lives, so a
+crashed holder's lease runs out) and a fencing token (a number that only grows): right before the CLI runs, the
+holder checks that its token still holds the lease, so a holder that was cut off and replaced never runs its CLI.
+The database's clock decides expiry, so hosts' clocks need not agree."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from engine.errors import LeaseLost, StackBusy, StoreUnavailable
+from engine.pgstore.database import Database
+
+LEASE_LOCKS = 0x646D  # the advisory-lock class of lease changes (the second key is the stack's hash)
+POLL_SECONDS = 0.2
+HOST = socket.gethostname()
+log = logging.getLogger(__name__)
+
+
+class Lease:
+    """A held lease; `check()` is the fence, `lost` is set when renewal found it gone or could not reach the store
+    before it would have expired."""
+
+    def __init__(self, db: Database, stack: str, token: int) -> None:
+        self.db, self.stack, self.token = db, stack, token
+        self.lost = threading.Event()
+
+    def check(self) -> None:
+        """Refuse unless this token still holds an unexpired lease (called right before the CLI runs)."""
+        held = not self.lost.is_set() and self.db.one(
+            "SELECT 1 FROM leases WHERE stack = %s AND token = %s AND expires_at > now()", self.stack, self.token
+        )
+        if not held:
+            raise LeaseLost(
+                f"the lease on stack {self.stack!r} (token {self.token}) expired or passed to another holder: "
+                "this operation does not run",
+                stack=self.stack,
+                token=self.token,
+            )
+
+
+class StackLeases:
+    """Per-stack leases in the shared store. `on_takeover(operation_id)` is told of the holder whose expired lease
+    was taken over (its operation did not finish)."""
+
+    def __init__(self, db: Database, ttl: float, on_takeover: Callable[[str], object] | None = None) -> None:
+        self.db, self.ttl, self.on_takeover = db, ttl, on_takeover
+
+    def holder(self, stack: str) -> dict[str, Any] | None:
+        row = self.db.one(
+            'SELECT operation_id, "user", host, pid, since, token FROM leases WHERE stack = %s AND expires_at > now()',
+            stack,
+        )
+        return _holder(row) if row else None
+
+    @contextmanager
+    def hold(
+        self,
+        stack: str,
+        *,
+        operation_id: str,
+        user: str,
+        wait_seconds: float = 0,
+        on_lost: Callable[[], None] | None = None,
+    ) -> Iterator[Lease]:
+        """Hold the stack's lease for the block, renewed in the background; StackBusy if another holder keeps it
+        longer than `wait_seconds`."""
+        lease = self._acquire(stack, operation_id, user, time.monotonic() + wait_seconds)
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(lease, stop, on_lost), daemon=True)
+        renewer.start()
+        try:
+            yield lease
+        finally:
+            stop.set()
+            renewer.join()
+            self._release(lease)
+
+    def _release(self, lease: Lease) -> None:
+        try:
+            self.db.execute("DELETE FROM leases WHERE stack = %s AND token = %s", lease.stack, lease.token)
+        except StoreUnavailable as exc:  # the lease then runs out by itself
+            log.warning("could not release the lease on %s (it expires in %g s): %s", lease.stack, self.ttl, exc)
+
+    def _acquire(self, stack: str, operation_id: str, user: str, deadline: float) -> Lease:
+        while True:
+            token, previous = self.db.write(lambda cur: self._take(cur, stack, operation_id, user))
+            if token is not None:
+                if previous and self.on_takeover is not None:
+                    self.on_takeover(previous)
+                return Lease(self.db, stack, token)
+            if time.monotonic() >= deadline:
+                holder = self.holder(stack) or {}
+                raise StackBusy(
+                    f"stack {stack!r} is busy: operation {holder.get('operation_id', '?')} by "
+                    f"{holder.get('user', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}",
+                    stack=stack,
+                    holder=holder,
+                )
+            time.sleep(POLL_SECONDS)
+
+    def _take(
+        self, cur: psycopg.Cursor[Any], stack: str, operation_id: str, user: str
+    ) -> tuple[int | None, str | None]:
+        """In one transaction: the new token, and the operation whose expired lease was taken over (if any)."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LEASE_LOCKS, stack))
+        row = cur.execute("SELECT operation_id, expires_at > now() FROM leases WHERE stack = %s", (stack,)).fetchone()
+        if row and row[1]:
+            return None, None
+        taken = cur.execute(
+            'INSERT INTO leases (stack, token, operation_id, "user", host, pid, since, expires_at) '
+            "VALUES (%s, nextval('lease_tokens'), %s, %s, %s, %s, now(), now() + make_interval(secs => %s)) "
+            "ON CONFLICT (stack) DO UPDATE SET token = excluded.token, operation_id = excluded.operation_id, "
+            '"user" = excluded."user", host = excluded.host, pid = excluded.pid, since = excluded.since, '
+            "expires_at = excluded.expires_at RETURNING token",
+            (stack, operation_id, user, HOST, os.getpid(), self.ttl),
+        ).fetchone()
+        assert taken is not None
+        return int(taken[0]), (str(row[0]) if row else None)
+
+    def _renew(self, lease: Lease, stop: threading.Event, on_lost: Callable[[], None] | None) -> None:
+        """Renew every third of the lease time; gone, or unreachable until it would expire, means lost."""
+        renewed = time.monotonic()
+        while not stop.wait(self.ttl / 3):
+            try:
+                held = self.db.execute(
+                    "UPDATE leases SET expires_at = now() + make_interval(secs => %s) WHERE stack = %s AND token = %s",
+                    self.ttl,
+                    lease.stack,
+                    lease.token,
+                )
+            except StoreUnavailable:
+                held = time.monotonic() - renewed < self.ttl
+            else:
+                renewed = time.monotonic() if held else renewed
+            if not held:
+                lease.lost.set()
+                if on_lost is not None:
+                    on_lost()
+                return
+
+
+def _holder(row: tuple[Any, ...]) -> dict[str, Any]:
+    operation_id, user, host, pid, since, token = row
+    stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"operation_id": operation_id, "user": user, "host": host, "pid": pid, "since": stamp, "token": token}

@@ -1,0 +1,68 @@
+"""The running-operation registry in the shared store: each process keeps a row per operation it runs and a
+heartbeat on them; an operation left `started` whose row is gone or silent for a lease time ran in a process (on
+any host) that died, so any host may mark it interrupted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from engine.audit import OperationRecord
+from engine.errors import StoreUnavailable
+from engine.pgstore.database import Database
+
+HOST = socket.gethostname()
+log = logging.getLogger(__name__)
+
+
+class PgRunning:
+    def __init__(self, db: Database, ttl: float) -> None:
+        self.db, self.ttl = db, ttl
+        self._beating: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def register(self, operation_id: str, stack: str | None) -> None:
+        """Before the `started` record is written, so a live operation is never taken for a dead one."""
+        self.db.execute(
+            "INSERT INTO running (operation_id, stack, host, pid, heartbeat) VALUES (%s, %s, %s, %s, now()) "
+            "ON CONFLICT (operation_id) DO UPDATE SET heartbeat = now()",
+            operation_id,
+            stack,
+            HOST,
+            os.getpid(),
+        )
+        with self._lock:
+            if self._beating is None:
+                self._beating = threading.Thread(target=self._heartbeat, daemon=True)
+                self._beating.start()
+
+    def unregister(self, operation_id: str) -> None:
+        """After the final record is written (a dead process's row simply goes silent)."""
+        try:
+            self.db.execute("DELETE FROM running WHERE operation_id = %s", operation_id)
+        except StoreUnavailable as exc:
+            log.warning("could not clear operation %s from the running registry: %s", operation_id, exc)
+
+    def dead(self, records: list[OperationRecord]) -> list[OperationRecord]:
+        """Those of `records` no live process is running."""
+        if not records:
+            return []
+        rows = self.db.all(
+            "SELECT operation_id FROM running WHERE operation_id = ANY(%s) "
+            "AND heartbeat > now() - make_interval(secs => %s)",
+            [r.id for r in records],
+            self.ttl,
+        )
+        alive = {row[0] for row in rows}
+        return [r for r in records if r.id not in alive]
+
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(self.ttl / 3)
+            try:
+                self.db.execute("UPDATE running SET heartbeat = now() WHERE host = %s AND pid = %s", HOST, os.getpid())
+            except StoreUnavailable as exc:
+                log.warning("running-operation heartbeat failed: %s", exc)
