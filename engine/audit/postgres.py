@@ -17,6 +17,10 @@ from engine.errors import AuditUnavailable
 from engine.pgstore.database import Database
 
 APPEND_LOCK = 0x6461_7461_6D63_70  # "datamcp": the advisory lock every appender takes
+INDEX = (  # an operation's row in the index: its latest record
+    'INSERT INTO operations (op_id, seq, stack, "user", status, start_ts) VALUES (%s, %s, %s, %s, %s, %s) '
+    "ON CONFLICT (op_id) DO UPDATE SET seq = excluded.seq, status = excluded.status"
+)
 
 
 class PostgresAuditStore:
@@ -36,11 +40,7 @@ class PostgresAuditStore:
                 "INSERT INTO records (seq, op_id, data, hash) VALUES (%s, %s, %s, %s)",
                 (seq, stored.id, stored.model_dump_json(), stored.hash),
             )
-            cur.execute(
-                'INSERT INTO operations (op_id, seq, stack, "user", status, start_ts) VALUES (%s, %s, %s, %s, %s, %s) '
-                "ON CONFLICT (op_id) DO UPDATE SET seq = excluded.seq, status = excluded.status",
-                (stored.id, seq, stored.stack, stored.user, stored.status, stored.start_ts),
-            )
+            cur.execute(INDEX, (stored.id, seq, stored.stack, stored.user, stored.status, stored.start_ts))
             if attachment is not None:
                 cur.execute(
                     "INSERT INTO attachments (op_id, text) VALUES (%s, %s) "
@@ -50,6 +50,28 @@ class PostgresAuditStore:
             return stored
 
         return self._write(write)
+
+    def adopt(self, records: list[OperationRecord], attachments: dict[str, str], checkpoints: list[Checkpoint]) -> None:
+        """Take over another store's chain as it is (same seq, hashes and signed checkpoints, so it verifies as
+        before): only into an empty store, in one transaction."""
+
+        def write(cur: psycopg.Cursor[Any]) -> None:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+            if cur.execute("SELECT count(*) FROM records").fetchone() != (0,):
+                raise AuditUnavailable("the PostgreSQL audit store holds records already: a chain is adopted only once")
+            for r in records:
+                cur.execute(
+                    "INSERT INTO records (seq, op_id, data, hash) VALUES (%s, %s, %s, %s)",
+                    (r.seq, r.id, r.model_dump_json(), r.hash),
+                )
+            for r in {r.id: r for r in records}.values():  # the latest record of each operation
+                cur.execute(INDEX, (r.id, r.seq, r.stack, r.user, r.status, r.start_ts))
+            for op_id, text in attachments.items():
+                cur.execute("INSERT INTO attachments (op_id, text) VALUES (%s, %s)", (op_id, text))
+            for c in checkpoints:
+                cur.execute("INSERT INTO checkpoints (seq, data) VALUES (%s, %s)", (c.seq, c.model_dump_json()))
+
+        self._write(write)
 
     def get(self, operation_id: str) -> OperationRecord | None:
         row = self._read(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from engine import __version__
 from engine.cli import commands as c
 from engine.cli.policy_commands import cmd_policy
+from engine.cli.store_commands import cmd_store
 from engine.errors import ExitCode
 
 
@@ -96,6 +97,9 @@ def _audit_commands(command: _Commands) -> None:
     p = command("policy", cmd_policy, "the policy pack: test (its Rego unit tests), eval STACK (on synth, offline)")
     p.add_argument("action", choices=["test", "eval"])
     p.add_argument("stack", nargs="?")
+    p = command("store", cmd_store, "the shared store: import (a checkout's files into DATAMCP_STORE_URL)")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("--state-dir", help="the state dir to import (default: DATAMCP_STATE_DIR)")
     p = command("ops", c.cmd_ops, "the audit trail: list, show ID, verify, reinit (admins, after a loss)")
     p.add_argument("action", nargs="?", choices=["list", "show", "verify", "reinit"], default="list")
     p.add_argument("--reason", help="reinit: what happened to the audit store (recorded)")

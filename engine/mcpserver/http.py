@@ -4,8 +4,9 @@ the stream, and the health probe."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import anyio
 from fastmcp import FastMCP
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from starlette.datastructures import Headers
@@ -16,8 +17,13 @@ from engine import __version__
 from engine.mcpserver.settings import McpSettings
 from engine.vocabulary import echo
 
+if TYPE_CHECKING:
+    from engine.operations import Engine
+
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+PROBES = frozenset({HEALTH_PATH, READY_PATH})
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 WILDCARDS = ("", "0.0.0.0", "::", "[::]")  # noqa: S104 - bind addresses that name no host
 log = logging.getLogger(__name__)
@@ -43,7 +49,7 @@ def allowed_origins(settings: McpSettings) -> list[str]:
 class HostOriginGuard:
     """DNS-rebinding protection: a request for a Host name that is not ours, or sent by a browser page from an origin
     that is not ours (`null` included), gets 403 before it reaches auth or MCP. Requests without an Origin header
-    (non-browser clients) pass. The health probe is exempt: it reads nothing, and probes use the pod's address."""
+    (non-browser clients) pass. The probes are exempt: they read nothing, and probes use the pod's address."""
 
     def __init__(self, inner: Any, hosts: list[str], origins: list[str]) -> None:
         self.inner = inner
@@ -51,7 +57,7 @@ class HostOriginGuard:
         self.origins = frozenset(origins)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("path") != HEALTH_PATH:
+        if scope["type"] == "http" and scope.get("path") not in PROBES:
             refusal = self.refusal(Headers(scope=scope))
             if refusal is not None:
                 log.info("refused an HTTP request: %s", refusal)
@@ -74,8 +80,19 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
-def add_health_route(mcp: FastMCP) -> None:
+def add_health_routes(mcp: FastMCP, engine: Engine) -> None:
+    """Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the shared store and the audit store
+    answer too, so a replica that lost its database gets no traffic). Neither needs a token or tells more than
+    which part is unavailable."""
+
+    async def readyz(request: Request) -> JSONResponse:
+        problems = await anyio.to_thread.run_sync(engine.readiness)
+        if problems:
+            return JSONResponse({"status": "unavailable", **problems}, status_code=503)
+        return JSONResponse({"status": "ready", "version": __version__})
+
     mcp.custom_route(HEALTH_PATH, methods=["GET"])(healthz)
+    mcp.custom_route(READY_PATH, methods=["GET"])(readyz)
 
 
 class PathRouter:

@@ -13,7 +13,7 @@ from engine.console.settings import ConsoleSettings, load_console_settings
 from engine.mcpserver import tools_admin, tools_change, tools_read
 from engine.mcpserver.auth import Transport, agent_principals, auth_provider, check_stdio_roles
 from engine.mcpserver.gate import Gate, quiet_client_errors
-from engine.mcpserver.http import add_health_route, asgi_app
+from engine.mcpserver.http import add_health_routes, asgi_app
 from engine.mcpserver.runtime import ToolRuntime
 from engine.mcpserver.settings import McpSettings, load_mcp_settings
 from engine.operations import Engine
@@ -48,7 +48,7 @@ def create_server(
     quiet_client_errors()
     for group in (tools_read, tools_change, tools_admin):
         group.register(mcp, runtime)
-    add_health_route(mcp)
+    add_health_routes(mcp, runtime.engine)
     return mcp
 
 

@@ -3,6 +3,7 @@ and who does what in docs/architecture.md."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from engine.approvals import Approval
 from engine.audit import AuditStore, OperationRecord, Page, open_store
 from engine.audit.checkpoints import Checkpoint
 from engine.catalog import RegistryCatalog, StackCatalog
-from engine.errors import ApprovalInvalid
+from engine.errors import ApprovalInvalid, DataMcpError
 from engine.operations import apply as applying
 from engine.operations import approval_flow, preview, refresh, rejection
 from engine.operations.events import ProgressCallback
@@ -21,6 +22,8 @@ from engine.results import ApplyResult, PreviewResult, PreviewReview, RefreshRes
 from engine.settings import Settings
 from engine.trust.proofs import SshSigner
 from engine.vocabulary import Kind
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -39,6 +42,18 @@ class Engine:
 
     def mark_interrupted(self) -> list[str]:
         return self.parts.journal.mark_interrupted()  # operations of dead processes of this host: `interrupted`
+
+    def readiness(self) -> dict[str, str]:
+        """Whether this process can take work: the shared store and the audit store answer ({} when both do; else
+        which one does not, the reason is logged)."""
+        problems = {}
+        for name, ping in (("store", self.parts.ping_store), ("audit", self.audit.store.head)):
+            try:
+                ping()
+            except DataMcpError as exc:
+                log.warning("not ready: the %s does not answer: %s", name, exc.message)
+                problems[name] = "unavailable"
+        return problems
 
     def list_stacks(self) -> list[StackInfo]:
         return self.queries.list_stacks()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,6 +37,7 @@ class Parts:
     trust: Trust
     refusals: RefusalLog
     policy: PolicyPack
+    ping_store: Callable[[], object]
 
     def lock_wait(self) -> float:
         return self.settings.lock_wait_seconds
@@ -78,4 +79,5 @@ class Parts:
             trust=trust,
             refusals=RefusalLog(trail),
             policy=PolicyPack(settings),
+            ping_store=stores.ping,
         )

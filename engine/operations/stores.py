@@ -22,7 +22,7 @@ class Stores:
     cancel_requests: CancelRequests
     registry: Running
     locks: Callable[[Callable[[str], object]], Locks]  # given what to do with a taken-over lease's operation
-    shared: bool
+    ping: Callable[[], object]  # raises when the store does not answer (readiness)
 
 
 def open_stores(settings: Settings) -> Stores:
@@ -35,7 +35,7 @@ def open_stores(settings: Settings) -> Stores:
         cancel_requests=FileCancelRequests(state / "cancel"),
         registry=HostRunning(),
         locks=lambda _: StackLocks(state / "locks"),
-        shared=False,
+        ping=lambda: None,
     )
 
 
@@ -55,5 +55,5 @@ def _shared(settings: Settings) -> Stores:
         cancel_requests=PgCancelRequests(db),
         registry=PgRunning(db, ttl),
         locks=lambda on_takeover: StackLeases(db, ttl, on_takeover),
-        shared=True,
+        ping=lambda: db.one("SELECT 1"),
     )

@@ -84,3 +84,16 @@ def test_default_image_is_the_one_make_image_builds_and_a_digest_pins_it() -> No
     digest = "sha256:" + "a" * 64
     pinned = pod_spec(render("image.repository=registry.invalid/datamcp", f"image.digest={digest}"))
     assert pinned["containers"][0]["image"] == f"registry.invalid/datamcp@{digest}"
+
+
+def test_two_replicas_take_the_store_url_from_a_secret_and_are_ready_only_with_it() -> None:
+    refused = helm("template", "mcp", str(CHART), "--set", "replicaCount=2")
+    assert refused.returncode != 0 and "needs the shared store" in refused.stderr
+    docs = render("replicaCount=2", "store.existingSecret=datamcp-store")
+    assert next(d for d in docs if d["kind"] == "Deployment")["spec"]["replicas"] == 2
+    container = pod_spec(docs)["containers"][0]
+    store = next(e for e in container["env"] if e["name"] == "DATAMCP_STORE_URL")
+    assert store["valueFrom"]["secretKeyRef"] == {"name": "datamcp-store", "key": "url"}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert not [e for e in pod_spec(render())["containers"][0]["env"] if e["name"] == "DATAMCP_STORE_URL"]
