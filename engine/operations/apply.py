@@ -127,6 +127,7 @@ def _apply_locked(
         plan_sha256=file_sha256(plan) if plan is not None and plan.exists() else None,
     )
     _refuse_if(requirements.check(_with_state(facts, state)))
+    op.fence.check()  # a lease lost by now burns no approval
     for approval in facts.approvals:
         parts.approvals.consume(approval.approval.approval_id, op.id)
     op.summary = {"approvers": requirements.distinct_approvers(facts.approvals)}
