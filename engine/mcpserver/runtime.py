@@ -16,6 +16,7 @@ from fastmcp.server.auth import AccessToken
 from fastmcp.server.dependencies import get_access_token
 from fastmcp.tools import Tool
 from fastmcp.utilities.authorization import AuthContext
+from fastmcp.utilities.tasks import TaskConfig
 from mcp.types import ToolAnnotations
 
 from engine.access import Principal, Role
@@ -24,6 +25,7 @@ from engine.mcpserver.auth import Transport, principal_from_token
 from engine.mcpserver.limits import CLIENT_ERROR, CliSlots, RateLimit
 from engine.mcpserver.progress import ProgressBridge
 from engine.mcpserver.settings import McpSettings
+from engine.mcpserver.tasks.context import TASK_TOOLS, TaskHandle, current_task
 from engine.operations import Engine
 from engine.settings import Settings
 
@@ -37,7 +39,7 @@ class Call:
 
     principal: Principal
     id: str
-    progress: ProgressBridge | None
+    progress: ProgressBridge | TaskHandle | None
 
     @property
     def user(self) -> str:
@@ -66,8 +68,10 @@ class ToolRuntime:
         self.console_url: str | None = None  # the approval console's base URL, when the server serves one
 
     def add_tool(self, mcp: FastMCP, fn: Callable[..., object], annotations: ToolAnnotations, role: Role) -> None:
-        """Register a tool that needs `role`: neither listed to nor run for callers without it."""
-        tool = Tool.from_function(fn, annotations=annotations, auth=self.needs(role))
+        """Register a tool that needs `role`: neither listed to nor run for callers without it. The long ones may
+        run as MCP tasks (advertised as `execution.taskSupport: optional`)."""
+        config = TaskConfig(mode="optional" if getattr(fn, "__name__", "") in TASK_TOOLS else "forbidden")
+        tool = Tool.from_function(fn, annotations=annotations, auth=self.needs(role), task=config)
         self.roles[tool.name] = role
         mcp.add_tool(tool)
 
@@ -80,7 +84,10 @@ class ToolRuntime:
         return principal is not None and principal.has("operator") and not self.mcp_settings.read_only
 
     def caller(self) -> Principal:
-        """The principal of the current request, or a refusal."""
+        """The principal of the current request (or of the task it started), or a refusal."""
+        task = current_task()
+        if task is not None:
+            return task.principal
         principal = self.principal(get_access_token())
         if principal is None:
             raise ToolError("no valid credentials with a known role", log_level=logging.WARNING)
@@ -134,8 +141,13 @@ class ToolRuntime:
 
     async def operation(self, fn: Callable[[Call], T], ctx: Context | None = None) -> T:
         """An engine operation: the caller, the operations rate limit, a CLI slot, a fresh operation id that a
-        cancelled request cancels, and progress notifications when the client's context is given."""
+        cancelled request cancels, and progress: into the task record when it runs as a task, else notifications
+        when the client's context is given."""
         principal = self.caller()
         self.operations_limit.check(principal)
-        call = Call(principal, str(uuid.uuid4()), ProgressBridge(ctx) if ctx is not None else None)
+        task = current_task()
+        progress = task if task is not None else ProgressBridge(ctx) if ctx is not None else None
+        call = Call(principal, str(uuid.uuid4()), progress)
+        if task is not None:
+            task.bind_operation(call.id)  # tasks/cancel from another process stops it through the engine
         return await self.run(lambda: fn(call), call=call, cli=True)

@@ -16,6 +16,7 @@ from engine.mcpserver.gate import Gate, quiet_client_errors
 from engine.mcpserver.http import add_health_routes, asgi_app
 from engine.mcpserver.runtime import ToolRuntime
 from engine.mcpserver.settings import McpSettings, load_mcp_settings
+from engine.mcpserver.tasks.extension import EngineTasks
 from engine.operations import Engine
 from engine.settings import Settings, load_settings
 from engine.synth import shutdown_workers
@@ -48,6 +49,7 @@ def create_server(
     quiet_client_errors()
     for group in (tools_read, tools_change, tools_admin):
         group.register(mcp, runtime)
+    mcp.add_extension(EngineTasks(runtime))
     add_health_routes(mcp, runtime.engine)
     return mcp
 

@@ -11,6 +11,8 @@ from mcp.types import ToolAnnotations
 from engine.mcpserver.arguments import Reason
 from engine.mcpserver.presenting import bounded_apply
 from engine.mcpserver.runtime import ToolRuntime
+from engine.mcpserver.tasks.approval_wait import wait_for_approval
+from engine.mcpserver.tasks.context import current_task
 from engine.vocabulary import Id
 
 RECORDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -40,7 +42,11 @@ class ChangeTools:
 
     async def apply(self, preview_id: Id, ctx: Context) -> dict[str, Any]:
         """Apply a preview that another person approved: exactly the reviewed changes, or a refusal that says why
-        (no approval yet, the preview is stale, the stack is busy)."""
+        (no approval yet, the preview is stale, the stack is busy). Run as a task, it waits for the approval
+        instead (status input_required, with the console page to show the person)."""
+        task = current_task()
+        if task is not None:
+            await wait_for_approval(self.rt, task, preview_id)
         result = await self.rt.operation(
             lambda call: self.engine.apply_preview(
                 preview_id, user=call.user, on_progress=call.progress, operation_id=call.id

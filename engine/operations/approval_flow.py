@@ -183,6 +183,18 @@ def approvals_for(
         raise
 
 
+def waiting_reason(parts: Parts, preview_id: str) -> str | None:
+    """Why an apply of this preview would wait for approvals (None: enough are there); stale or rejected raises."""
+    preview = parts.previews.get(preview_id)
+    check_fresh(preview)
+    check_not_rejected(parts, preview)
+    try:
+        find_approvals(parts, preview_id)
+    except ApprovalRequired as waiting:
+        return waiting.message
+    return None
+
+
 def review(parts: Parts, preview_id: str) -> PreviewReview:
     """Everything an approval of this preview binds, and who has approved it so far."""
     preview = parts.previews.get(preview_id)

@@ -37,6 +37,7 @@ class Engine:
         self.parts = Parts.wire(settings, catalog or RegistryCatalog(), store)
         self.catalog, self.audit = self.parts.catalog, self.parts.audit
         self.previews, self.approvals, self.locks = self.parts.previews, self.parts.approvals, self.parts.locks
+        self.tasks = self.parts.tasks  # background calls' records (MCP tasks)
         self.queries = Queries(self.catalog, self.parts.sessions, self.audit)
         self.mark_interrupted()
 
@@ -191,6 +192,11 @@ class Engine:
         k = Kind.parse(kind)
         stack, ids = approval_flow.approvals_for(self.parts, preview_id, user=user, kind=k, operation_id=operation_id)
         return applying.apply_or_dry_run(self.parts, k, stack, user, preview_id, ids, None, on_progress, operation_id)
+
+    def approval_wait(self, preview_id: str) -> str | None:
+        """Why applying this preview still waits for people (None: its approvals suffice). A rejected or expired
+        preview raises: waiting would not help."""
+        return approval_flow.waiting_reason(self.parts, preview_id)
 
     def request_apply(self, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
         return approval_flow.request_apply(self.parts, preview_id, user=user, reason=reason)

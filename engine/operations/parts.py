@@ -21,6 +21,7 @@ from engine.operations.trust_setup import Trust, audit_trail, trust_from
 from engine.policy.pack import PolicyPack
 from engine.previews import Previews
 from engine.settings import Settings
+from engine.task_records import TaskRecords
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Parts:
     refusals: RefusalLog
     policy: PolicyPack
     ping_store: Callable[[], object]
+    tasks: TaskRecords
 
     def lock_wait(self) -> float:
         return self.settings.lock_wait_seconds
@@ -80,4 +82,5 @@ class Parts:
             refusals=RefusalLog(trail),
             policy=PolicyPack(settings),
             ping_store=stores.ping,
+            tasks=stores.tasks,
         )

@@ -13,6 +13,7 @@ from engine.operations.cancellation import CancelRequests, FileCancelRequests
 from engine.operations.liveness import HostRunning, Running
 from engine.previews import Previews, PreviewStore
 from engine.settings import Settings
+from engine.task_records import FileTaskRecords, TaskRecords
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Stores:
     registry: Running
     locks: Callable[[Callable[[str], object]], Locks]  # given what to do with a taken-over lease's operation
     ping: Callable[[], object]  # raises when the store does not answer (readiness)
+    tasks: TaskRecords
 
 
 def open_stores(settings: Settings) -> Stores:
@@ -36,6 +38,7 @@ def open_stores(settings: Settings) -> Stores:
         registry=HostRunning(),
         locks=lambda _: StackLocks(state / "locks"),
         ping=lambda: None,
+        tasks=FileTaskRecords(state / "tasks"),
     )
 
 
@@ -46,6 +49,7 @@ def _shared(settings: Settings) -> Stores:
     from engine.pgstore.leases import StackLeases
     from engine.pgstore.previews import PgPreviewStore
     from engine.pgstore.running import PgRunning
+    from engine.pgstore.tasks import PgTaskRecords
 
     db = Database(settings.store_url)
     ttl = settings.lease_seconds
@@ -56,4 +60,5 @@ def _shared(settings: Settings) -> Stores:
         registry=PgRunning(db, ttl),
         locks=lambda on_takeover: StackLeases(db, ttl, on_takeover),
         ping=lambda: db.one("SELECT 1"),
+        tasks=PgTaskRecords(db),
     )

@@ -52,6 +52,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX running_process ON running(host, pid);
     """,
+    # 3: MCP tasks (engine/task_records.py)
+    """
+    CREATE TABLE tasks (
+        task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, data TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
 )
 VERSION = len(MIGRATIONS)
 
