@@ -15,6 +15,7 @@ RESULT_LIMIT = 16_000  # bytes of JSON in any default tool result: what an agent
 OUTPUT_TAIL = 3_000  # characters of an operation's stdout/stderr in get_operation unless asked for more
 REFS_PAGE = 100  # resource URNs of an operation per page
 POLICY_LIMIT = 6_000  # bytes of the policy findings within a preview result
+LIST_LIMIT = 1_500  # bytes of each other list (diagnostics, waivers, ...) within a preview result
 RISKY_NAMED = 10  # deleted or replaced resources named in a preview's summary
 SYNTH_FIELDS = {"urn", "type", "name", "parent", "custom", "protect"}  # a synth page's fields without inputs
 
@@ -60,27 +61,43 @@ def size(data: Any) -> int:
     return len(json.dumps(data, default=str))
 
 
-def fit(data: dict[str, Any], key: str, limit: int = RESULT_LIMIT) -> dict[str, Any]:
+def fit(data: dict[str, Any], key: str, limit: int = RESULT_LIMIT, most: int = MAX_CHANGES) -> dict[str, Any]:
     """Keep as many items of the list `data[key]` as fit in `limit` bytes; say how many there are in total."""
     items = data[key]
     data[f"{key}_total"] = len(items)
-    lo, hi = 0, min(len(items), MAX_CHANGES)
-    while lo < hi:  # the longest prefix that fits
+    kept = longest_prefix(data, key, items[:most], limit)
+    data[key] = items[:kept]
+    data[f"{key}_truncated"] = kept < len(items)
+    return data
+
+
+def fit_part(data: dict[str, Any], key: str, limit: int) -> dict[str, Any]:
+    """Cut the list `data[key]` on its own to `limit` bytes, whatever else `data` holds."""
+    data.update(fit({key: data[key]}, key, limit))
+    return data
+
+
+def longest_prefix(data: dict[str, Any], key: str, items: list[Any], limit: int) -> int:
+    """How many of `items`, from the first, fit as `data[key]` in `limit` bytes."""
+    lo, hi = 0, len(items)
+    while lo < hi:
         mid = (lo + hi + 1) // 2
         if size({**data, key: items[:mid]}) <= limit:
             lo = mid
         else:
             hi = mid - 1
-    data[key] = items[:lo]
-    data[f"{key}_truncated"] = lo < len(items)
-    return data
+    return lo
 
 
 def bounded_preview(preview: PreviewResult, can_request: bool = True) -> dict[str, Any]:
+    """The preview as one answer: every list cut to its share of RESULT_LIMIT, the changes to what is left
+    (get_preview pages through all of them)."""
     data = preview.model_dump()
     data["summary"] = preview_summary(preview, can_request)
+    for key in ("diagnostics", "policy_violations", "pending_operations"):
+        fit_part(data, key, LIST_LIMIT)
     if data["policy"] is not None:  # denies and requires come first, so they are the last to be cut
-        data["policy"] = fit(data["policy"], "results", POLICY_LIMIT)
+        data["policy"] = fit(fit_part(data["policy"], "waived", LIST_LIMIT), "results", POLICY_LIMIT)
     return fit(data, "changes")
 
 

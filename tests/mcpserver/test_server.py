@@ -33,6 +33,8 @@ VIEWER_TOOLS = {
     "check_drift",
     "get_operation",
     "list_operations",
+    "get_preview",
+    "get_change",
     "check_toolchain",
 }
 OPERATOR_TOOLS = VIEWER_TOOLS | {"request_apply", "apply", "cancel_operation"}
