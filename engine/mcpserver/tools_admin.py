@@ -11,6 +11,8 @@ from engine.doctor import run_checks
 from engine.mcpserver.arguments import Stack
 from engine.mcpserver.presenting import toolchain_report
 from engine.mcpserver.runtime import Call, ToolRuntime
+from engine.mcpserver.tasks.approval_wait import wait_for_approval
+from engine.mcpserver.tasks.context import current_task
 from engine.mcpserver.tools_change import CHANGES_INFRASTRUCTURE
 from engine.mcpserver.tools_read import READ_ONLY
 from engine.results import ApplyResult
@@ -36,7 +38,10 @@ class AdminTools:
     async def destroy(self, stack: Stack, ctx: Context, preview_id: Id | None = None) -> dict[str, Any]:
         """Destroy a stack, in two steps like every change: without preview_id it returns a destroy preview
         (nothing changes); with the preview_id of an approved destroy preview it destroys. Protected
-        resources stay."""
+        resources stay. Run as a task, a destroy of a preview waits for its approval (status input_required)."""
+        task = current_task()
+        if preview_id is not None and task is not None:
+            await wait_for_approval(self.rt, task, preview_id)
 
         def run(call: Call) -> ApplyResult:
             if preview_id is None:

@@ -166,7 +166,7 @@ def test_cancelling_an_apply_task_stops_it_and_says_how_far_it_got(
     preview_id = engine.preview(STACK, user="otto").preview_id
     for who in ("bob", "carol"):
         engine.approve(preview_id, approver=who)
-    faults = json.dumps({"stall_create": "gke-cluster", "stall_seconds": "60"})
+    faults = json.dumps({"stall_create": "gke-cluster", "stall_seconds": "12"})
     server = start_server(sandbox_settings, DATAMCP_MCP_TOKENS=TOKENS, DATAMCP_SANDBOX_FAULTS=faults)
     cloud = Inventory(sandbox_settings.sandbox_dir)  # type: ignore[arg-type]
 
