@@ -47,11 +47,13 @@ class PgApprovalStore:
         return self.db.one("SELECT 1 FROM approvals_used WHERE approval_id = %s", approval_id) is not None
 
     def consume(self, approval_id: str, operation_id: str) -> None:
-        """Mark the approval used; exactly one caller wins, on any host."""
+        """Mark the approval used; exactly one caller wins, on any host (an approval the store lacks is never used)."""
         won = self.db.execute(
-            "INSERT INTO approvals_used (approval_id, operation_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            approval_id,
+            "INSERT INTO approvals_used (approval_id, operation_id) SELECT approval_id, %s FROM approvals "
+            "WHERE approval_id = %s ON CONFLICT DO NOTHING",
             operation_id,
+            approval_id,
         )
         if not won:
+            self.get(approval_id)  # no approval: says so
             raise ApprovalInvalid("the approval was already used", approval_id=approval_id)

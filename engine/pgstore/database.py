@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from engine.errors import DataMcpError, StoreUnavailable
@@ -20,8 +21,23 @@ CONNECT_TIMEOUT_SECONDS = 3
 
 def shown(url: str) -> str:
     """The URL without its user, password or port, for messages."""
-    parsed = urlparse(url)
-    return parsed._replace(netloc=parsed.hostname or "").geturl()
+    try:
+        parsed = urlparse(url)
+        return parsed._replace(netloc=parsed.hostname or "").geturl()
+    except ValueError:
+        return "(a malformed URL)"
+
+
+def check_url(url: str, error: type[DataMcpError]) -> None:
+    """Refuse a URL libpq cannot parse before it is used: libpq's message (and the pool's log of it) quotes the part
+    it could not parse, which is often the password."""
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error:
+        raise error(
+            "the PostgreSQL store URL is malformed: percent-encode special characters in the user and password "
+            "(postgresql://USER:PASSWORD@HOST:PORT/DB)"
+        ) from None
 
 
 class Database:
@@ -33,6 +49,7 @@ class Database:
     ) -> None:
         """`migrated=False` opens the database as it is (doctor reports the version without changing it)."""
         self.url, self.error = url, error
+        check_url(url, error)
         try:
             self.pool = ConnectionPool(
                 url,
@@ -77,7 +94,7 @@ class Database:
 
     def version(self) -> int:
         """The schema version the database is at."""
-        return self.write(current_version)
+        return self.read(current_version)
 
     def close(self) -> None:
         pool = getattr(self, "pool", None)

@@ -63,7 +63,9 @@ VERSION = len(MIGRATIONS)
 
 
 def current_version(cur: psycopg.Cursor[Any]) -> int:
-    cur.execute("CREATE TABLE IF NOT EXISTS datamcp_schema (version INTEGER NOT NULL)")
+    """The version the database is at (0: nothing applied), read without changing anything."""
+    if cur.execute("SELECT to_regclass('datamcp_schema')").fetchone() in (None, (None,)):
+        return 0
     row = cur.execute("SELECT max(version) FROM datamcp_schema").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -71,6 +73,7 @@ def current_version(cur: psycopg.Cursor[Any]) -> int:
 def migrate(cur: psycopg.Cursor[Any]) -> int:
     """Apply the migrations this database lacks, one version each; the schema version after."""
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+    cur.execute("CREATE TABLE IF NOT EXISTS datamcp_schema (version INTEGER NOT NULL)")
     version = current_version(cur)
     if version > VERSION:
         raise StoreUnavailable(f"the database has schema version {version}, newer than this DataMCP knows ({VERSION})")

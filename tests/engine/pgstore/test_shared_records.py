@@ -134,3 +134,19 @@ def test_a_store_that_cannot_be_reached_is_a_clear_typed_error() -> None:
     assert time.monotonic() - started < 15
     assert "cannot open the PostgreSQL store at postgresql://127.0.0.1/postgres" in caught.value.message
     assert "hunter2" not in caught.value.message and "datamcp@" not in caught.value.message
+
+
+def test_an_approval_the_store_lacks_is_never_marked_used(db: Database) -> None:
+    store = PgApprovalStore(db)
+    with pytest.raises(ApprovalInvalid, match="no approval 'appr-0404'"):
+        store.consume("appr-0404", "op-1")
+    assert not store.used("appr-0404")
+
+
+def test_reading_the_schema_version_changes_nothing(pg_url: str) -> None:
+    fresh = Database(pg_url, migrated=False)
+    try:
+        assert fresh.version() == 0
+        assert fresh.one("SELECT to_regclass('datamcp_schema')") == (None,)  # doctor without --fix wrote nothing
+    finally:
+        fresh.close()
