@@ -152,3 +152,8 @@ class PreviewReview(BaseModel):
     )
     approvals_required: int
     approved_by: list[str] = Field(default_factory=list, description="Proven approvers so far (valid, unused).")
+    recorded: bool = Field(
+        default=True,
+        description="Whether the audit trail holds the preview operation that made exactly this preview: a file "
+        "dropped into the store is not, and no approval of it counts.",
+    )

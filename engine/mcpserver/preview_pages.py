@@ -54,7 +54,8 @@ def preview_page(
             "kind": preview.kind,
             "requester": review.requester,
             "expires_at": preview.expires_at,
-            "summary": preview_summary(preview, can_request),
+            "summary": unrecorded(review) + preview_summary(preview, can_request),
+            "recorded": review.recorded,
             "change_summary": preview.change_summary,
             "approvals_required": review.approvals_required,
             "approved_by": review.approved_by,
@@ -65,6 +66,13 @@ def preview_page(
         fit_part(fit_part(head, "approved_by", LIST_LIMIT), "diagnostics", LIST_LIMIT)
     head |= {"total": len(matching), "offset": offset}
     return page(head, "changes", [change_item(c) for c in matching[offset : offset + limit]], len(matching))
+
+
+def unrecorded(review: PreviewReview) -> str:
+    """A warning first when the audit trail does not vouch for the saved preview (a file planted in the store)."""
+    if review.recorded:
+        return ""
+    return "WARNING: no preview operation in the audit trail made this preview; do not ask anyone to approve it. "
 
 
 def page(head: dict[str, Any], key: str, window: list[Any], total: int, limit: int = RESULT_LIMIT) -> dict[str, Any]:

@@ -208,6 +208,7 @@ def review(parts: Parts, preview_id: str) -> PreviewReview:
         property_diffs=preview.property_diffs,
         approvals_required=approvals_needed(parts, preview),
         approved_by=requirements.distinct_approvers(facts),
+        recorded=recorded_binding(parts, preview) == preview.binding(),
     )
 
 

@@ -265,3 +265,9 @@ def test_the_review_prompt_leads_through_the_risky_changes_first(viewer: Any) ->
     steps = [text.index(s) for s in ("op='delete'", "op='replace'", "get_change", f"preview://{PREVIEW_ID}/policy")]
     assert steps == sorted(steps)
     assert not any(name in text for name in CHANGING_TOOLS), text
+
+
+def test_a_preview_no_recorded_operation_made_is_flagged(viewer: Any) -> None:
+    """The 1,000-change fixture was written straight into the store, as an agent with a shell could plant it."""
+    first = viewer(lambda client: answer(client, "get_preview", {"preview_id": PREVIEW_ID}))
+    assert first["recorded"] is False and first["summary"].startswith("WARNING: no preview operation")

@@ -102,7 +102,7 @@ def test_a_preview_task_returns_a_handle_reports_progress_and_its_result_outlive
     assert preview["stack"] == STACK and preview["preview_id"] and preview["summary"].startswith("Preview ")
     total = preview["change_summary"]["create"]
     assert done.status_message == f"preview done: {total} of {total} resources"
-    assert Engine(sandbox_settings).previews.get(preview["preview_id"]).stack == STACK
+    assert Engine(sandbox_settings).review(preview["preview_id"]).recorded  # its operation is on record
 
     async def later(user: str) -> tasks.Task | MCPError:
         async with stdio_session(sandbox_settings, user=user) as session:  # a new server process
