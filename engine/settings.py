@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         default_factory=lambda data: str(data.get("backend_url", "")).startswith("file://"),
         description="Run against the simulated cloud (default: with a local backend).",
     )
+    kubeconfig: Path | None = Field(
+        default=None,
+        description="A real cluster's kubeconfig for the Kubernetes stacks (k8s-local): with the sandbox on, their "
+        "kubernetes provider is then the real one, pointed at it, while aws and gcp stay simulated.",
+    )
     sandbox_dir: Path = Field(
         default_factory=_under_state("sandbox"), description="The simulated cloud's inventory and launchers."
     )
@@ -127,11 +132,18 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(default=0, ge=0, le=3600, description="Wait this long for a busy stack (0: fail).")
 
     @field_validator(
-        "project_root", "state_dir", "pulumi_home", "tools_dir", "sandbox_dir", "approvers_file", "policy_dir"
+        "project_root",
+        "state_dir",
+        "pulumi_home",
+        "tools_dir",
+        "sandbox_dir",
+        "approvers_file",
+        "policy_dir",
+        "kubeconfig",
     )
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
 
     @field_validator("backend_url")
     @classmethod

@@ -85,8 +85,10 @@ def require_tool(settings: Settings, name: str, version: str) -> Path:
     return tool.path
 
 
-def pulumi_env(settings: Settings) -> dict[str, str]:
-    """Variables for every pulumi subprocess: offline, project-local home, no update checks or plugin downloads."""
+def pulumi_env(settings: Settings, simulated: frozenset[str] | None = None) -> dict[str, str]:
+    """Variables for every pulumi subprocess: offline, project-local home, no update checks or plugin downloads.
+    `simulated`: the providers the sandbox stands in for (default: all of them); the others are the real plugins
+    of the project's tools dir."""
     env = {
         "PULUMI_BACKEND_URL": str(settings.backend_url),
         "PULUMI_HOME": str(settings.pulumi_home),
@@ -100,11 +102,14 @@ def pulumi_env(settings: Settings) -> dict[str, str]:
     if settings.secrets_provider == "passphrase" and settings.config_passphrase is not None:
         env["PULUMI_CONFIG_PASSPHRASE"] = settings.config_passphrase.get_secret_value()
     if settings.sandbox:
+        from engine.sandbox.fakes import PACKAGES
+
         # The simulated cloud's launchers come first on this subprocess's PATH, and nowhere else.
         from engine.sandbox.launchers import write_launchers
         from engine.sandbox.provider import SANDBOX_DIR_ENV
 
-        launchers = write_launchers(settings.sandbox_dir)
+        packages = frozenset(PACKAGES) if simulated is None else simulated
+        launchers = write_launchers(settings.sandbox_dir, packages=packages)
         env["PATH"] = os.pathsep.join([str(launchers), tool_search_path(settings)])
         env[SANDBOX_DIR_ENV] = str(settings.sandbox_dir)
     else:

@@ -36,11 +36,13 @@ def stack_handle(
     work_dir: Path | None = None,
     command: auto.PulumiCommand | None = None,
     create: bool = True,
+    simulated: frozenset[str] | None = None,
 ) -> auto.Stack:
     """Create or select `stack` of `project` running the inline `program` with the offline CLI environment.
 
     `work_dir` is where Pulumi reads `Pulumi.<stack>.yaml`; without one the SDK uses a temporary directory.
     With `create=False` a stack that does not exist yet raises `StackNotFoundError` instead of being created.
+    `simulated`: the providers the sandbox stands in for on this stack (default: every one, in sandbox mode).
     """
     prepare_local_dirs(settings)
     # "default" means Pulumi Cloud's own secrets manager: the CLI picks it when none is given.
@@ -48,7 +50,7 @@ def stack_handle(
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(work_dir) if work_dir else None,
         pulumi_home=str(settings.pulumi_home),
-        env_vars=pulumi_env(settings),
+        env_vars=pulumi_env(settings, simulated),
         secrets_provider=secrets_provider,
         pulumi_command=command or pulumi_command(settings),
     )

@@ -126,14 +126,44 @@ class GcpStackConfig(_Section):
     policy_exceptions: dict[str, str] = Field(default_factory=dict)
 
 
+class ChartAppConfig(_Section):
+    """The DataMCP chart released straight onto a cluster (no Argo CD in between)."""
+
+    namespace: str = Field("datamcp", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    replicas: int = Field(1, ge=1, le=20)
+    values: dict[str, Any] = Field(default_factory=dict, description="More chart values, merged over the above.")
+    await_ready: bool = Field(
+        True, description="Wait for the workloads to become ready (false: a cluster without nodes)."
+    )
+
+
+class ClusterArgoCdConfig(_Section):
+    """Argo CD on a cluster DataMCP does not create; off unless asked for."""
+
+    enabled: bool = False
+    chart_version: str = "7.7.11"
+    chart_path: str | None = Field(None, description="A chart in this repository (offline: charts/argo-cd-offline).")
+    cascade_delete: bool = Field(True, description="The Application's cascade finalizer (needs a running Argo CD).")
+
+
+class K8sStackConfig(_Section):
+    app: ChartAppConfig = Field(default_factory=ChartAppConfig)
+    argocd: ClusterArgoCdConfig = Field(default_factory=ClusterArgoCdConfig)
+    source: AppConfig = Field(default_factory=AppConfig, description="Where the Argo CD Application takes the chart.")
+    tags: dict[str, str] = Field(default_factory=dict)
+    # Policy rules switched off for this stack, rule id -> the reason; checked by the engine (docs/policy.md).
+    policy_exceptions: dict[str, str] = Field(default_factory=dict)
+
+
 # Which provider keys each cloud's stacks read; anything else in that namespace is unknown too.
 PROVIDER_KEYS: dict[str, dict[str, str]] = {
     "aws": {"aws:region": "region"},
     "gcp": {"gcp:project": "project", "gcp:region": "region"},
+    "kubernetes": {},
 }
-SECRET_KEYS = ("repo_token",)
+SECRET_KEYS = ("repo_token", "kubeconfig")
 # Provider namespaces a stack may configure beyond the keys it reads (passed to the provider as they are).
-ALLOWED_PROVIDER_NAMESPACES = {"aws": ("aws",), "gcp": ("gcp",)}
+ALLOWED_PROVIDER_NAMESPACES = {"aws": ("aws",), "gcp": ("gcp",), "kubernetes": ("kubernetes",)}
 
 
 def _all_config_keys() -> list[str]:
@@ -161,7 +191,9 @@ def load_config(cloud: str, model: type[BaseModel]) -> Any:
                     stack, full_key, f"unknown key; known keys: {', '.join(known + list(SECRET_KEYS))}"
                 )
             if _is_secret(full_key):
-                raise StackConfigError(stack, full_key, "is stored as a secret, but only repo_token is a secret")
+                raise StackConfigError(
+                    stack, full_key, f"is stored as a secret, but only {' and '.join(SECRET_KEYS)} are"
+                )
             raw = own.get(key)
             try:
                 values[key] = json.loads(raw) if raw is not None and raw[:1] in "{[" else raw
@@ -187,6 +219,11 @@ def _is_secret(full_key: str) -> bool:
     from pulumi.runtime import config as runtime_config
 
     return bool(runtime_config.is_config_secret(full_key))
+
+
+def cluster_kubeconfig() -> pulumi.Output[str] | None:
+    """The kubeconfig of a cluster DataMCP does not create (a Pulumi secret: it holds a credential), or None."""
+    return pulumi.Config(PROJECT).get_secret("kubeconfig")
 
 
 def repo_token() -> pulumi.Output[str] | None:

@@ -10,8 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from stacks.aws import aws_stack
-from stacks.config import AwsStackConfig, GcpStackConfig
+from stacks.config import AwsStackConfig, GcpStackConfig, K8sStackConfig
 from stacks.gcp import gcp_stack
+from stacks.k8s import k8s_stack
 
 STACK_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -19,7 +20,7 @@ STACK_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 @dataclass(frozen=True)
 class StackSpec:
     name: str
-    cloud: Literal["aws", "gcp"]
+    cloud: Literal["aws", "gcp", "kubernetes"]
     environment: Literal["dev", "prod"]
     description: str
     config_model: type[BaseModel]
@@ -64,6 +65,14 @@ STACKS: dict[str, StackSpec] = {
             "GCP production: private endpoint, STABLE channel, deletion protection",
             GcpStackConfig,
             gcp_stack,
+        ),
+        StackSpec(
+            "k8s-local",
+            "kubernetes",
+            "dev",
+            "An existing Kubernetes cluster (a local one in the sandbox): the DataMCP chart, Argo CD optional",
+            K8sStackConfig,
+            k8s_stack,
         ),
     )
 }

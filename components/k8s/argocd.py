@@ -29,6 +29,9 @@ class ArgoCdArgs(ComponentArgs):
     provider: Any
     namespace: str = "argocd"
     chart_version: str = ARGOCD_CHART_VERSION
+    chart_path: str | None = Field(
+        None, description="A chart in this repository instead of the public one (offline: charts/argo-cd-offline)."
+    )
     values: dict[str, Any] = Field(default_factory=dict)
     expose_server: bool = Field(False, description="Allow a LoadBalancer service for the server (off by default).")
 
@@ -48,13 +51,16 @@ class ArgoCd(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("datamcp:k8s:ArgoCd", name, None, opts)
         self.namespace = args.namespace
+        source: dict[str, Any] = (
+            {"chart": args.chart_path}
+            if args.chart_path is not None
+            else {"chart": "argo-cd", "repository": ARGOCD_REPOSITORY, "version": args.chart_version}
+        )
         self.helm = HelmRelease(
             f"{name}-helm",
             HelmReleaseArgs(
                 provider=args.provider,
-                chart="argo-cd",
-                repository=ARGOCD_REPOSITORY,
-                version=args.chart_version,
+                **source,
                 release_name="argocd",
                 namespace=args.namespace,
                 default_values=ARGOCD_DEFAULT_VALUES,
@@ -88,6 +94,9 @@ class ArgoCdAppArgs(ComponentArgs):
     project: str = "default"
     helm_values: dict[str, Any] = Field(default_factory=dict)
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
+    cascade_delete: bool = Field(
+        True, description="Argo CD deletes the app's resources with it (a finalizer only a running Argo CD removes)."
+    )
 
     @model_validator(mode="after")
     def _source(self) -> ArgoCdAppArgs:
@@ -130,7 +139,7 @@ class ArgoCdApp(pulumi.ComponentResource):
             metadata={
                 "name": name,
                 "namespace": args.argocd.namespace,
-                "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                "finalizers": ["resources-finalizer.argocd.argoproj.io"] if args.cascade_delete else [],
                 "labels": {"app.kubernetes.io/managed-by": "datamcp"},
             },
             spec=args.spec(),

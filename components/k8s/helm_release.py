@@ -37,6 +37,9 @@ class HelmReleaseArgs(ComponentArgs):
     values: dict[str, Any] = Field(default_factory=dict, description="Merged over default_values (maps deep).")
     atomic: bool = Field(True, description="Roll back a failed install or upgrade.")
     timeout_seconds: int = Field(600, ge=30, le=3600)
+    skip_await: bool = Field(
+        False, description="Do not wait for the workloads to become ready (a cluster without nodes never runs them)."
+    )
 
     @field_validator("provider")
     @classmethod
@@ -84,11 +87,17 @@ class HelmRelease(pulumi.ComponentResource):
             "cleanup_on_fail": True,
             "timeout": args.timeout_seconds,
         }
+        if args.skip_await:
+            release_args["skip_await"] = True
         if args.repository is None:
-            # Relative to the program's work dir (the repo root), so state and plans name no machine path.
-            release_args["chart"] = args.chart
+            # Relative to the program's work dir (the repo root), so state and plans name no machine path; the "./"
+            # says it is a folder, not a chart of a configured repository (the policy pack tells them apart so).
+            release_args["chart"] = f"./{args.chart}"
         else:
             release_args.update(chart=args.chart, version=args.version, repository_opts={"repo": args.repository})
-        self.release = k8s.helm.v3.Release(f"{name}-release", **release_args, opts=child(self, provider=args.provider))
+        waits_for = (opts.depends_on if opts is not None else None) or None  # children do not inherit depends_on
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release", **release_args, opts=child(self, provider=args.provider, depends_on=waits_for)
+        )
         self.status = self.release.status
         self.register_outputs({"name": self.release.name, "namespace": args.namespace, "status": self.status})

@@ -18,11 +18,12 @@ from engine.errors import OperationCancelled, OperationFailed, StackBusy, StackC
 from engine.operations.cancellation import Cancellation
 from engine.operations.context import HOST, OperationContext
 from engine.operations.failures import FailureKind, classify, last_error
-from engine.operations.workdir import sync_workdir
+from engine.operations.workdir import link_charts, sync_workdir
 from engine.policy.opa import bundle_digest
 from engine.previews import Digests, file_sha256, tree_digest
-from engine.sandbox.mode import ensure_mode
+from engine.sandbox.mode import ensure_mode, simulated_packages
 from engine.settings import Settings
+from engine.store_files import read_regular
 from engine.vocabulary import Status
 from engine.workspace import pulumi_command, stack_handle
 
@@ -72,6 +73,7 @@ class StackSessions:
                 reused = idle.pop() if idle else None
             if reused is not None:
                 self._workdir(stack)
+                self._cluster_config(stack, reused)
                 reused.workspace.pulumi_command = command
                 op.handle = reused
                 return reused
@@ -91,7 +93,7 @@ class StackSessions:
         with self._creating.setdefault(stack, threading.Lock()):
             for attempt in (1, 2):
                 try:
-                    return stack_handle(
+                    handle = stack_handle(
                         self.settings,
                         project=self.catalog.project,
                         stack=stack,
@@ -99,15 +101,34 @@ class StackSessions:
                         work_dir=self._workdir(stack),
                         command=command,
                         create=create,
+                        simulated=self.simulated(stack),
                     )
+                    self._cluster_config(stack, handle)
+                    return handle
                 except auto.StackAlreadyExistsError:
                     if attempt == 2:
                         raise
         raise AssertionError("unreachable")
 
     def _workdir(self, stack: str) -> Path:
-        """The CLI's folder, synced from the checkout before every operation (the checkout is never written)."""
-        return sync_workdir(self.settings.project_root, self.settings.state_dir / "workspace", stack)
+        """The CLI's folder, synced from the checkout before every operation (the checkout is never written); the
+        program's charts are reachable from it by the same relative paths as in the checkout."""
+        workdir = sync_workdir(self.settings.project_root, self.settings.state_dir / "workspace", stack)
+        link_charts(workdir, CODE_ROOT / "charts")
+        return workdir
+
+    def simulated(self, stack: str) -> frozenset[str]:
+        """The providers the sandbox stands in for on `stack` (none outside the sandbox)."""
+        cloud = self.catalog.entry(stack).cloud
+        return simulated_packages(self.settings.sandbox, cloud, self.settings.kubeconfig is not None)
+
+    def _cluster_config(self, stack: str, handle: auto.Stack) -> None:
+        """A Kubernetes stack on the configured real cluster gets its kubeconfig as a secret (after every sync of
+        the stack file, which drops it)."""
+        if self.settings.kubeconfig is None or self.catalog.entry(stack).cloud != "kubernetes":
+            return
+        text = read_regular(self.settings.kubeconfig).decode()
+        handle.set_config(f"{self.catalog.project}:kubeconfig", auto.ConfigValue(value=text, secret=True))
 
     def _program(self) -> Callable[[], None]:
         """The stack program, remembering a config error it raised so the failure can say which key is wrong."""
@@ -156,7 +177,7 @@ class StackSessions:
     def state(self, stack: str, handle: auto.Stack) -> tuple[dict[str, Any], list[str]]:
         """The exported deployment (checked against the sandbox mode) and the URNs of pending operations."""
         deployment: dict[str, Any] = dict(handle.export_stack().deployment or {})
-        ensure_mode(stack, deployment, self.settings.sandbox)
+        ensure_mode(stack, deployment, self.simulated(stack))
         pending = [p.get("resource", {}).get("urn", "?") for p in deployment.get("pending_operations") or []]
         return deployment, pending
 

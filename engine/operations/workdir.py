@@ -39,3 +39,13 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     text = yaml.safe_dump(data, sort_keys=False)
     if not path.is_file() or path.read_text() != text:
         write_atomic(path, text, mode=0o600)
+
+
+def link_charts(workdir: Path, charts: Path) -> None:
+    """`workdir/charts` points at the program's charts (a local Helm chart is named by its relative path)."""
+    link = workdir / "charts"
+    if link.is_symlink() and link.readlink() == charts:
+        return
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(charts, target_is_directory=True)

@@ -14,6 +14,7 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_AWS_REGION = "us-east-1"
 GCP_PROJECT = "datamcp-sandbox"
 DEFAULT_GCP_REGION = "europe-west1"
+PACKAGES = ("aws", "gcp", "kubernetes")  # the provider plugins the simulated cloud stands in for
 SIMULATED_MARKER = "datamcpSimulated"
 
 

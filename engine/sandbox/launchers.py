@@ -10,16 +10,21 @@ import shlex
 import sys
 from pathlib import Path
 
-from engine.sandbox.provider import PACKAGES, SANDBOX_DIR_ENV
+from engine.sandbox.fakes import PACKAGES
+from engine.sandbox.provider import SANDBOX_DIR_ENV
 from engine.store_files import write_atomic
 
 
-def write_launchers(sandbox_dir: Path, python: str | None = None) -> Path:
-    """Write `pulumi-resource-<package>` scripts for this interpreter into `sandbox_dir/bin` and return that dir."""
-    bin_dir = sandbox_dir / "bin"
+def write_launchers(
+    sandbox_dir: Path, python: str | None = None, packages: frozenset[str] = frozenset(PACKAGES)
+) -> Path:
+    """Write `pulumi-resource-<package>` scripts for this interpreter and the simulated `packages` into a folder of
+    `sandbox_dir` (`bin` for all of them) and return it. A package left out is found as the real plugin."""
+    name = "bin" if packages == frozenset(PACKAGES) else "bin-" + "-".join(sorted(packages))
+    bin_dir = sandbox_dir / name
     bin_dir.mkdir(parents=True, exist_ok=True)
     interpreter = python or sys.executable
-    for package in PACKAGES:
+    for package in sorted(packages):
         script = bin_dir / f"pulumi-resource-{package}"
         body = (
             "#!/bin/sh\n"

@@ -1,4 +1,6 @@
-"""Sandbox and real states never mix: the engine checks a stack's state against the mode it is about to run in."""
+"""Sandbox and real states never mix, per provider: the engine checks a stack's state against the providers it is
+about to simulate (aws and gcp always in the sandbox; kubernetes unless a real cluster is configured for the
+Kubernetes stacks)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from engine.errors import SandboxModeMismatch
-from engine.sandbox.fakes import SIMULATED_MARKER
+from engine.sandbox.fakes import PACKAGES, SIMULATED_MARKER
 
-__all__ = ["SandboxModeMismatch", "ensure_mode", "state_mode"]
+__all__ = ["SandboxModeMismatch", "ensure_mode", "simulated_packages", "state_mode"]
 
 Mode = Literal["empty", "sandbox", "real", "mixed"]
 
@@ -28,20 +30,43 @@ def state_mode(deployment: Mapping[str, Any]) -> Mode:
     return "real" if simulated == 0 else "mixed"
 
 
-def ensure_mode(stack: str, deployment: Mapping[str, Any], sandbox: bool) -> None:
-    mode = state_mode(deployment)
-    if mode == "empty" or (mode == "sandbox") == sandbox:
-        return
+def simulated_packages(sandbox: bool, cloud: str, real_cluster: bool) -> frozenset[str]:
+    """The providers the simulated cloud stands in for on a stack of `cloud`."""
+    if not sandbox:
+        return frozenset()
+    if cloud == "kubernetes" and real_cluster:
+        return frozenset(PACKAGES) - {"kubernetes"}
+    return frozenset(PACKAGES)
+
+
+def package_of(resource: Mapping[str, Any]) -> str:
+    return str(resource.get("type", "")).split(":", 1)[0]
+
+
+def ensure_mode(stack: str, deployment: Mapping[str, Any], simulated: frozenset[str]) -> None:
+    """Refuse when the state's resources of a provider were made in the other mode than this run's."""
+    resources = [r for r in deployment.get("resources") or [] if r.get("custom")]
+    for package in sorted({package_of(r) for r in resources} - {"pulumi"}):
+        mode = state_mode({"resources": [r for r in resources if package_of(r) == package]})
+        if mode == "empty" or (mode == "sandbox") == (package in simulated):
+            continue
+        raise _mismatch(stack, package, mode)
+
+
+def _mismatch(stack: str, package: str, mode: Mode) -> SandboxModeMismatch:
     if mode == "mixed":
-        raise SandboxModeMismatch(
-            f"stack {stack!r} holds both simulated and real resources; fix its state first", stack=stack
+        return SandboxModeMismatch(
+            f"stack {stack!r} holds both simulated and real {package} resources; fix its state first", stack=stack
         )
     made, running = (
-        ("the simulated cloud", "real providers") if mode == "sandbox" else ("real providers", "the simulated cloud")
+        ("the simulated cloud", "the real provider")
+        if mode == "sandbox"
+        else ("the real provider", "the simulated cloud")
     )
-    raise SandboxModeMismatch(
-        f"stack {stack!r} was deployed with {made} and cannot be updated with {running}; "
-        f"destroy it in {'sandbox' if mode == 'sandbox' else 'real'} mode first or use another backend",
+    return SandboxModeMismatch(
+        f"stack {stack!r}'s {package} resources were made with {made} and cannot be updated with {running}; "
+        f"destroy them in {'sandbox' if mode == 'sandbox' else 'real'} mode first or use another backend",
         stack=stack,
         state_mode=mode,
+        package=package,
     )

@@ -23,13 +23,13 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from engine.sandbox import fakes
+from engine.sandbox.fakes import PACKAGES
 from engine.sandbox.inventory import Inventory
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value not known until apply
 SANDBOX_DIR_ENV = "DATAMCP_SANDBOX_DIR"
 FAULTS_ENV = "DATAMCP_SANDBOX_FAULTS"
 PROFILE_ENV = "DATAMCP_SANDBOX_PROFILE"  # a directory: each provider process appends its RPC timings there
-PACKAGES = ("aws", "gcp", "kubernetes")
 
 # Properties whose change replaces the resource (top-level keys or dotted paths into objects).
 FORCE_NEW: dict[str, tuple[str, ...]] = {

@@ -29,13 +29,14 @@ def only(result: SynthResult, typ: str) -> SynthResource:
     return found[0]
 
 
-def test_registry_lists_four_stacks_with_cloud_environment_and_model() -> None:
+def test_registry_lists_five_stacks_with_cloud_environment_and_model() -> None:
     specs = registry.list_stacks()
     assert [(s.name, s.cloud, s.environment) for s in specs] == [
         ("aws-dev", "aws", "dev"),
         ("aws-prod", "aws", "prod"),
         ("gcp-dev", "gcp", "dev"),
         ("gcp-prod", "gcp", "prod"),
+        ("k8s-local", "kubernetes", "dev"),
     ]
     for s in specs:
         assert s.description and (ROOT / s.config_file).is_file()
@@ -200,3 +201,32 @@ def test_invalid_config_names_the_file_and_the_key(
     assert info.value.details["key"] == key
     assert message in info.value.message
     assert info.value.message.startswith(f"Pulumi.{stack}.yaml: {key}: ")
+
+
+def test_the_k8s_stack_releases_the_chart_into_its_own_namespace(synthed: Synthed) -> None:
+    result = synthed("k8s-local")
+    assert {r.type for r in result.resources if not r.custom} == {"datamcp:k8s:HelmRelease"}  # Argo CD is off
+    release = only(result, "kubernetes:helm.sh/v3:Release")
+    namespace = only(result, "kubernetes:core/v1:Namespace")
+    assert release.inputs["chart"] == "./charts/datamcp" and release.inputs["namespace"] == "datamcp"
+    assert release.inputs["createNamespace"] is False and namespace.urn in release.dependencies
+    assert release.inputs["skipAwait"] is True  # the local API server has no kubelet (Pulumi.k8s-local.yaml)
+    provider = only(result, "pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == "[secret]"  # the cluster's credential stays a secret
+    kubernetes = [r for r in result.resources if r.custom and r.type != provider.type]
+    assert kubernetes and all(r.provider and r.provider.startswith(provider.urn) for r in kubernetes)
+
+
+def test_the_k8s_stack_installs_argo_cd_from_a_chart_in_the_repo_when_asked(
+    edited_root: Callable[[str, Callable[[dict[str, Any]], None]], Path],
+) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["datamcp:argocd"] = {"enabled": True, "chart_path": "charts/argo-cd-offline", "cascade_delete": False}
+
+    result = synth("k8s-local", edited_root("k8s-local", edit), isolated=False)
+    releases = [r for r in result.resources if r.type == "kubernetes:helm.sh/v3:Release"]
+    assert sorted(r.inputs["chart"] for r in releases) == ["./charts/argo-cd-offline", "./charts/datamcp"]
+    assert all("repositoryOpts" not in r.inputs for r in releases)  # nothing is downloaded
+    app = only(result, "kubernetes:argoproj.io/v1alpha1:Application")
+    assert app.inputs["metadata"]["finalizers"] == []  # no Argo CD controller would ever remove it
+    assert app.inputs["spec"]["destination"]["namespace"] == "datamcp"

@@ -94,7 +94,7 @@ def test_local_chart_from_this_repository(mock_run: Run) -> None:
         )
 
     release = mock_run(program).one(RELEASE).raw_inputs
-    assert release["chart"] == "charts/datamcp"
+    assert release["chart"] == "./charts/datamcp"
     assert "version" not in release and "repositoryOpts" not in release
 
 

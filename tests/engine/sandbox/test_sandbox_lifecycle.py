@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pulumi import automation as auto
 
+from engine.sandbox.fakes import PACKAGES
 from engine.sandbox.inventory import Inventory
 from engine.sandbox.mode import ensure_mode, state_mode
 from engine.settings import Settings
@@ -89,7 +90,7 @@ def test_full_lifecycle_through_the_real_cli(sandbox_settings: Settings, stack_n
     assert {r["urn"] for r in inventory(s, stack_name)} == cloud_resources == state_urns(stack)
     deployment = stack.export_stack().deployment
     assert state_mode(deployment) == "sandbox"
-    ensure_mode(stack_name, deployment, sandbox=True)
+    ensure_mode(stack_name, deployment, frozenset(PACKAGES))
     assert up.outputs["kubeconfig"].secret
     assert up.outputs["cluster_endpoint"].value
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine.sandbox import fakes
 from engine.sandbox.inventory import Inventory
-from engine.sandbox.mode import SandboxModeMismatch, ensure_mode, state_mode
+from engine.sandbox.mode import SandboxModeMismatch, ensure_mode, simulated_packages, state_mode
 from engine.sandbox.provider import UNKNOWN, diff_inputs
 
 
@@ -63,6 +63,9 @@ def test_inventory_round_trip_and_drift(tmp_path: Path) -> None:
     assert inv.get(urn, "b-1") is None and inv.list("datamcp", "aws-dev") == []
 
 
+SIM, REAL = frozenset(fakes.PACKAGES), frozenset[str]()
+
+
 def _deployment(*outputs: dict[str, object]) -> dict[str, object]:
     resources: list[dict[str, object]] = [{"type": "pulumi:providers:aws", "custom": True, "outputs": {}}]
     resources += [{"type": "aws:s3/bucket:Bucket", "custom": True, "outputs": o} for o in outputs]
@@ -75,15 +78,34 @@ def test_state_mode_and_mixing_refusal() -> None:
     assert state_mode(_deployment(sim, sim)) == "sandbox"
     assert state_mode(_deployment({}, {})) == "real"
     assert state_mode(_deployment(sim, {})) == "mixed"
-    ensure_mode("aws-dev", _deployment(sim), sandbox=True)
-    ensure_mode("aws-dev", _deployment({}), sandbox=False)
-    ensure_mode("aws-dev", {"resources": []}, sandbox=False)
-    with pytest.raises(SandboxModeMismatch, match="deployed with the simulated cloud"):
-        ensure_mode("aws-dev", _deployment(sim), sandbox=False)
-    with pytest.raises(SandboxModeMismatch, match="deployed with real providers"):
-        ensure_mode("aws-dev", _deployment({}), sandbox=True)
-    with pytest.raises(SandboxModeMismatch, match="both simulated and real"):
-        ensure_mode("aws-dev", _deployment(sim, {}), sandbox=True)
+    ensure_mode("aws-dev", _deployment(sim), SIM)
+    ensure_mode("aws-dev", _deployment({}), REAL)
+    ensure_mode("aws-dev", {"resources": []}, REAL)
+    with pytest.raises(SandboxModeMismatch, match="aws resources were made with the simulated cloud"):
+        ensure_mode("aws-dev", _deployment(sim), REAL)
+    with pytest.raises(SandboxModeMismatch, match="made with the real provider and cannot be updated with the simu"):
+        ensure_mode("aws-dev", _deployment({}), SIM)
+    with pytest.raises(SandboxModeMismatch, match="both simulated and real aws"):
+        ensure_mode("aws-dev", _deployment(sim, {}), SIM)
+
+
+def test_the_mode_rule_holds_per_provider() -> None:
+    """A Kubernetes stack on a real cluster in the sandbox: real kubernetes resources beside simulated aws ones."""
+    sim = {fakes.SIMULATED_MARKER: True}
+    state = {
+        "resources": [
+            {"type": "aws:s3/bucket:Bucket", "custom": True, "outputs": sim},
+            {"type": "kubernetes:core/v1:Namespace", "custom": True, "outputs": {}},
+            {"type": "pulumi:providers:kubernetes", "custom": True, "outputs": {}},
+        ]
+    }
+    real_cluster = simulated_packages(True, "kubernetes", real_cluster=True)
+    assert real_cluster == {"aws", "gcp"}
+    ensure_mode("k8s-local", state, real_cluster)
+    with pytest.raises(SandboxModeMismatch, match="kubernetes resources were made with the real provider"):
+        ensure_mode("k8s-local", state, simulated_packages(True, "kubernetes", real_cluster=False))
+    assert simulated_packages(True, "aws", real_cluster=True) == {"aws", "gcp", "kubernetes"}  # only k8s stacks
+    assert simulated_packages(False, "kubernetes", real_cluster=True) == frozenset()
 
 
 def test_plugin_info_config_and_invokes_over_the_servicer(tmp_path: Path) -> None:
