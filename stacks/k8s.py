@@ -18,12 +18,7 @@ NO_CLUSTER = json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [], "
 
 def k8s_stack(config: K8sStackConfig) -> None:
     provider = cluster_provider("cluster", cluster_kubeconfig() or pulumi.Output.secret(NO_CLUSTER))
-    labels = {"app.kubernetes.io/managed-by": "datamcp", **config.tags}
-    namespace = k8s.core.v1.Namespace(
-        "app-namespace",
-        metadata={"name": config.app.namespace, "labels": labels},
-        opts=pulumi.ResourceOptions(provider=provider),
-    )
+    namespace = own_namespace("app-namespace", config.app.namespace, config, provider)
     release = HelmRelease(
         "datamcp",
         HelmReleaseArgs(
@@ -44,8 +39,17 @@ def k8s_stack(config: K8sStackConfig) -> None:
         pulumi.export("argocd_application", "datamcp-app")
 
 
+def own_namespace(name: str, namespace: str, config: K8sStackConfig, provider: k8s.Provider) -> k8s.core.v1.Namespace:
+    """A namespace the stack owns, so a destroy removes it too (Helm leaves the namespaces it creates behind)."""
+    labels = {"app.kubernetes.io/managed-by": "datamcp", **config.tags}
+    return k8s.core.v1.Namespace(
+        name, metadata={"name": namespace, "labels": labels}, opts=pulumi.ResourceOptions(provider=provider)
+    )
+
+
 def argo_app(config: K8sStackConfig, provider: k8s.Provider) -> ArgoCdApp:
     settings = config.argocd
+    namespace = own_namespace("argocd-namespace", "argocd", config, provider)
     argocd = ArgoCd(
         "argocd",
         ArgoCdArgs(
@@ -54,6 +58,7 @@ def argo_app(config: K8sStackConfig, provider: k8s.Provider) -> ArgoCdApp:
             chart_path=settings.chart_path,
             tags=config.tags,
         ),
+        opts=pulumi.ResourceOptions(depends_on=[namespace]),
     )
     return ArgoCdApp(
         "datamcp-app",

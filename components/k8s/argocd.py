@@ -67,7 +67,7 @@ class ArgoCd(pulumi.ComponentResource):
                 values=args.values,
                 tags=args.tags,
             ),
-            opts=child(self),
+            opts=child(self, depends_on=(opts.depends_on if opts is not None else None) or None),
         )
         self.release = self.helm.release
         self.register_outputs({"namespace": args.namespace, "status": self.helm.status})
