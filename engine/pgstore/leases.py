@@ -1,7 +1,10 @@
 """Stack leases: the lock of a stack across hosts. A lease has an expiry (renewed while its holder lives, so a
 crashed holder's lease runs out) and a fencing token (a number that only grows): right before the CLI runs, the
-holder checks that its token still holds the lease, so a holder that was cut off and replaced never runs its CLI.
-The database's clock decides expiry, so hosts' clocks need not agree."""
+holder checks that its token (with its operation id: a token number handed out twice does not make two holders)
+still holds the lease, so a holder that was cut off and replaced never runs its CLI.
+The database's clock decides expiry, so hosts' clocks need not agree; a holder counts its lease lost, by its own
+clock, once SAFE_PART of the lease time passed since it sent its last successful renewal, so it stops before the
+database can hand the lease on, even when the store hangs instead of failing."""
 
 from __future__ import annotations
 
@@ -21,22 +24,40 @@ from engine.pgstore.database import Database
 
 LEASE_LOCKS = 0x646D  # the advisory-lock class of lease changes (the second key is the stack's hash)
 POLL_SECONDS = 0.2
+SAFE_PART = 0.75  # of the lease time: one renewal may fail (renewals come every third) before the lease counts lost
 HOST = socket.gethostname()
 log = logging.getLogger(__name__)
 
 
 class Lease:
-    """A held lease; `check()` is the fence, `lost` is set when renewal found it gone or could not reach the store
-    before it would have expired."""
+    """A held lease; `check()` is the fence. It is lost (`lost` set, `on_lost` told once) when a renewal finds it
+    gone or expired, or when `good_until` (this host's monotonic clock) passes without a successful renewal."""
 
-    def __init__(self, db: Database, stack: str, token: int) -> None:
-        self.db, self.stack, self.token = db, stack, token
+    def __init__(
+        self,
+        db: Database,
+        stack: str,
+        token: int,
+        operation_id: str,
+        *,
+        good_until: float,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
+        self.db, self.stack, self.token, self.operation_id = db, stack, token, operation_id
+        self.good_until = good_until
         self.lost = threading.Event()
+        self._on_lost = on_lost
+        self._lock = threading.Lock()
 
     def check(self) -> None:
         """Refuse unless this token still holds an unexpired lease (called right before the CLI runs)."""
-        held = not self.lost.is_set() and self.db.one(
-            "SELECT 1 FROM leases WHERE stack = %s AND token = %s AND expires_at > now()", self.stack, self.token
+        held = (
+            not self.lost.is_set()
+            and time.monotonic() < self.good_until
+            and self.db.one(
+                "SELECT 1 FROM leases WHERE stack = %s AND token = %s AND operation_id = %s AND expires_at > now()",
+                *self.key(),
+            )
         )
         if not held:
             raise LeaseLost(
@@ -45,6 +66,18 @@ class Lease:
                 stack=self.stack,
                 token=self.token,
             )
+
+    def key(self) -> tuple[str, int, str]:
+        """What names this holder's row: stack, token and operation id."""
+        return self.stack, self.token, self.operation_id
+
+    def lose(self) -> None:
+        with self._lock:
+            if self.lost.is_set():
+                return
+            self.lost.set()
+        if self._on_lost is not None:
+            self._on_lost()
 
 
 class StackLeases:
@@ -73,30 +106,35 @@ class StackLeases:
     ) -> Iterator[Lease]:
         """Hold the stack's lease for the block, renewed in the background; StackBusy if another holder keeps it
         longer than `wait_seconds`."""
-        lease = self._acquire(stack, operation_id, user, time.monotonic() + wait_seconds)
+        lease = self._acquire(stack, operation_id, user, time.monotonic() + wait_seconds, on_lost)
         stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(lease, stop, on_lost), daemon=True)
-        renewer.start()
+        keepers = [threading.Thread(target=f, args=(lease, stop), daemon=True) for f in (self._renew, self._watch)]
+        for keeper in keepers:
+            keeper.start()
         try:
             yield lease
         finally:
             stop.set()
-            renewer.join()
+            for keeper in keepers:
+                keeper.join()
             self._release(lease)
 
     def _release(self, lease: Lease) -> None:
         try:
-            self.db.execute("DELETE FROM leases WHERE stack = %s AND token = %s", lease.stack, lease.token)
+            self.db.execute("DELETE FROM leases WHERE stack = %s AND token = %s AND operation_id = %s", *lease.key())
         except StoreUnavailable as exc:  # the lease then runs out by itself
             log.warning("could not release the lease on %s (it expires in %g s): %s", lease.stack, self.ttl, exc)
 
-    def _acquire(self, stack: str, operation_id: str, user: str, deadline: float) -> Lease:
+    def _acquire(
+        self, stack: str, operation_id: str, user: str, deadline: float, on_lost: Callable[[], None] | None
+    ) -> Lease:
         while True:
+            sent = time.monotonic()
             token, previous = self.db.write(lambda cur: self._take(cur, stack, operation_id, user))
             if token is not None:
                 if previous and self.on_takeover is not None:
                     self.on_takeover(previous)
-                return Lease(self.db, stack, token)
+                return Lease(self.db, stack, token, operation_id, good_until=self._good_until(sent), on_lost=on_lost)
             if time.monotonic() >= deadline:
                 holder = self.holder(stack) or {}
                 raise StackBusy(
@@ -126,25 +164,36 @@ class StackLeases:
         assert taken is not None
         return int(taken[0]), (str(row[0]) if row else None)
 
-    def _renew(self, lease: Lease, stop: threading.Event, on_lost: Callable[[], None] | None) -> None:
-        """Renew every third of the lease time; gone, or unreachable until it would expire, means lost."""
-        renewed = time.monotonic()
-        while not stop.wait(self.ttl / 3):
+    def _good_until(self, sent: float) -> float:
+        """The database expires a lease `ttl` after it took the request sent at `sent`: stop well before that."""
+        return sent + self.ttl * SAFE_PART
+
+    def _renew(self, lease: Lease, stop: threading.Event) -> None:
+        """Renew every third of the lease time; a lease found gone or already expired is lost (never revived: another
+        holder may have it). An unreachable store is left to the watchdog."""
+        while not stop.wait(self.ttl / 3) and not lease.lost.is_set():
+            sent = time.monotonic()
             try:
                 held = self.db.execute(
-                    "UPDATE leases SET expires_at = now() + make_interval(secs => %s) WHERE stack = %s AND token = %s",
+                    "UPDATE leases SET expires_at = now() + make_interval(secs => %s) "
+                    "WHERE stack = %s AND token = %s AND operation_id = %s AND expires_at > now()",
                     self.ttl,
-                    lease.stack,
-                    lease.token,
+                    *lease.key(),
                 )
-            except StoreUnavailable:
-                held = time.monotonic() - renewed < self.ttl
-            else:
-                renewed = time.monotonic() if held else renewed
+            except StoreUnavailable as exc:
+                log.warning("could not renew the lease on %s: %s", lease.stack, exc)
+                continue
             if not held:
-                lease.lost.set()
-                if on_lost is not None:
-                    on_lost()
+                lease.lose()
+                return
+            lease.good_until = self._good_until(sent)
+
+    @staticmethod
+    def _watch(lease: Lease, stop: threading.Event) -> None:
+        """Lose the lease once `good_until` passes, even while a renewal hangs on the store."""
+        while not stop.wait(max(0.0, lease.good_until - time.monotonic())):
+            if time.monotonic() >= lease.good_until:
+                lease.lose()
                 return
 
 
