@@ -57,3 +57,15 @@ class PgApprovalStore:
         if not won:
             self.get(approval_id)  # no approval: says so
             raise ApprovalInvalid("the approval was already used", approval_id=approval_id)
+
+    def mark_used(self, approval_id: str, operation_id: str) -> bool:
+        """Record a use made elsewhere (a checkout's marker, imported), whether or not the store has the approval
+        yet: an approval added later is used already. False when it was marked before."""
+        check_approval_id(approval_id)
+        return bool(
+            self.db.execute(
+                "INSERT INTO approvals_used (approval_id, operation_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                approval_id,
+                operation_id,
+            )
+        )

@@ -61,8 +61,7 @@ def _approvals(state: Path, db: Database) -> tuple[int, int]:
             target.save(approval)
             copied += 1
     for marker in sorted(source.consumed.glob("*.used")) if source.consumed.is_dir() else []:
-        if is_id(marker.stem) and not target.used(marker.stem):
-            target.consume(marker.stem, marker.read_text().strip() or "imported")
+        if is_id(marker.stem) and target.mark_used(marker.stem, marker.read_text().strip() or "imported"):
             used += 1
     return copied, used
 

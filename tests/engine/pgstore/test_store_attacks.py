@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
+from engine.approvals import ApprovalStore
 from engine.audit.postgres import PostgresAuditStore
 from engine.errors import ApprovalInvalid, AuditUnavailable, DataMcpError, LeaseLost, StalePreview, StoreUnavailable
 from engine.operations import Engine, sessions
 from engine.pgstore import previews as pg_previews
+from engine.pgstore.approvals import PgApprovalStore
 from engine.pgstore.database import Database
 from engine.pgstore.importer import import_files
 from engine.pgstore.leases import HOST, StackLeases
@@ -29,7 +31,7 @@ from engine.previews import PreviewRecord
 from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
 from engine.vocabulary import Tool
-from tests.engine.pgstore.test_shared_records import preview, record
+from tests.engine.pgstore.test_shared_records import approval, preview, record
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +55,18 @@ def test_an_imported_preview_brings_no_file_but_its_own_plan_into_the_store(
     import_files(state, db, None)
     plans = db.all("SELECT plan FROM previews WHERE plan IS NOT NULL")
     assert not any(b"PRIVATE-KEY" in bytes(p) for (p,) in plans)
+
+
+def test_a_used_approval_stays_used_when_its_file_comes_back_after_an_import(db: Database, tmp_path: Path) -> None:
+    """An approver may remove their own file from the 1777 approvals folder: `store import` must still carry over
+    that it was used, so the file put back and imported again never runs a second time."""
+    state = tmp_path / "state"
+    (state / "consumed").mkdir(parents=True, mode=0o700)
+    (state / "consumed" / "appr-0001.used").write_text("op-1")
+    import_files(state, db, None)
+    ApprovalStore(state / "approvals").save(approval())  # the file is back
+    import_files(state, db, None)
+    assert PgApprovalStore(db).used("appr-0001")
 
 
 # --- with the credentials: rows -----------------------------------------------------------------------------------
