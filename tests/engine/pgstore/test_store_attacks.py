@@ -36,7 +36,7 @@ from tests.engine.pgstore.test_shared_records import approval, preview, record
 pytestmark = pytest.mark.slow
 
 
-# --- without the credentials: files another OS user can plant -----------------------------------------------------
+# --- without the credentials: what another OS user can plant or read --------------------------------------------
 
 
 @pytest.mark.parametrize("plan_file", ["../notary.key", "/KEY"])
@@ -67,6 +67,16 @@ def test_a_used_approval_stays_used_when_its_file_comes_back_after_an_import(db:
     ApprovalStore(state / "approvals").save(approval())  # the file is back
     import_files(state, db, None)
     assert PgApprovalStore(db).used("appr-0001")
+
+
+def test_a_malformed_store_url_never_shows_its_password(caplog: pytest.LogCaptureFixture) -> None:
+    """A password with an unescaped `%` or `@`: libpq echoes the token it could not parse (into our message or the
+    pool's log), so the password would reach agents' error messages and everyone who reads the logs."""
+    caplog.set_level(logging.DEBUG)
+    for url in ("postgresql://datamcp:pa%zzhunter2@127.0.0.1:1/db", "postgresql://datamcp:pa@[hunter2@127.0.0.1:1/db"):
+        with pytest.raises(StoreUnavailable) as caught:
+            Database(url)
+        assert "hunter2" not in caught.value.message and "hunter2" not in caplog.text
 
 
 # --- with the credentials: rows -----------------------------------------------------------------------------------
@@ -109,16 +119,6 @@ def test_a_missing_schema_record_or_a_newer_schema_opens_nothing(db: Database, p
         with pytest.raises(StoreUnavailable):
             Database(pg_url)
         assert db.one("SELECT count(*) FROM approvals_used") == (1,)
-
-
-def test_a_malformed_store_url_never_shows_its_password(caplog: pytest.LogCaptureFixture) -> None:
-    """A password with an unescaped `%` or `@`: libpq echoes the token it could not parse (into our message or the
-    pool's log), so the password would reach agents' error messages and everyone who reads the logs."""
-    caplog.set_level(logging.DEBUG)
-    for url in ("postgresql://datamcp:pa%zzhunter2@127.0.0.1:1/db", "postgresql://datamcp:pa@[hunter2@127.0.0.1:1/db"):
-        with pytest.raises(StoreUnavailable) as caught:
-            Database(url)
-        assert "hunter2" not in caught.value.message and "hunter2" not in caplog.text
 
 
 # --- with the credentials: leases -------------------------------------------------------------------------------
