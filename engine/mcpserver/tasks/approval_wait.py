@@ -1,16 +1,24 @@
 """An apply run as a task waits for people: while the preview lacks approvals the task is `input_required` and
 asks the client to show the person the console page (URL-mode elicitation), or says what to run where no console
-is served; once enough approvals are there it applies. A rejection or an expired preview ends the wait."""
+is served; once enough approvals are there it applies. A rejection or an expired preview ends the wait, and so
+does the end of the task's own record: a task nobody can read or cancel any more must not apply later."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+from fastmcp.exceptions import ToolError
+
+from engine.mcpserver.limits import CLIENT_ERROR
 from engine.mcpserver.runtime import ToolRuntime
+from engine.mcpserver.tasks import remote_cancel
 from engine.mcpserver.tasks.context import TaskHandle
+from engine.mcpserver.tasks.runner import CANCELLED_CODE
 
 POLL_SECONDS = 2.0
+MARGIN_SECONDS = 60.0  # the wait ends this long before the task's record expires, so its end can still be read
 
 
 def approval_request(console_url: str | None, preview_id: str, reason: str) -> dict[str, Any]:
@@ -34,7 +42,13 @@ async def wait_for_approval(runtime: ToolRuntime, task: TaskHandle, preview_id: 
     """Return once the preview's approvals suffice; until then the task is `input_required`."""
     asked = False
     while True:
-        reason = await runtime.run(lambda: runtime.engine.approval_wait(preview_id))
+        if task.record.expired(time.time() + MARGIN_SECONDS):
+            raise ToolError(
+                f"approval_required: preview {preview_id} was not approved while this task was kept; "
+                "call apply again once people approved it",
+                log_level=CLIENT_ERROR,
+            )
+        reason = await runtime.run(lambda: still_waiting(runtime, task, preview_id))
         if reason is None:
             if asked:
                 task.save(status="working", input_requests=None, status_message="approved: applying")
@@ -44,3 +58,11 @@ async def wait_for_approval(runtime: ToolRuntime, task: TaskHandle, preview_id: 
             task.save(status="input_required", input_requests=request, status_message=reason)
             asked = True
         await asyncio.sleep(POLL_SECONDS)
+
+
+def still_waiting(runtime: ToolRuntime, task: TaskHandle, preview_id: str) -> str | None:
+    """Why the apply still waits (None: apply now); a cancel asked through another server process ends the wait
+    here, at once, rather than at that process's next heartbeat, when the apply may have begun."""
+    if remote_cancel.asked(runtime.engine, task.record.task_id):
+        raise ToolError(f"{CANCELLED_CODE}: cancelled through another server process", log_level=CLIENT_ERROR)
+    return runtime.engine.approval_wait(preview_id)

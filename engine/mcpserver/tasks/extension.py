@@ -16,7 +16,9 @@ from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from engine.mcpserver.runtime import ToolRuntime
+from engine.mcpserver.tasks.admission import Admission
 from engine.mcpserver.tasks.context import TASK_TOOLS
+from engine.mcpserver.tasks.routing import check_routed
 from engine.mcpserver.tasks.runner import POLL_MS, TaskRunner
 from engine.mcpserver.tasks.wire import (
     TASKS_EXTENSION,
@@ -37,7 +39,7 @@ class EngineTasks(ServerExtension):
 
     def __init__(self, runtime: ToolRuntime) -> None:
         self.runtime = runtime
-        self.runner = TaskRunner(runtime.engine)
+        self.runner = TaskRunner(runtime.engine, Admission(runtime.mcp_settings.rate_limit_per_minute))
 
     def methods(self) -> Sequence[MethodBinding]:
         return [
@@ -59,25 +61,27 @@ class EngineTasks(ServerExtension):
         record = self.runner.start(params.name, self.runtime.caller(), call_next)
         return CreateTaskResult(**fields(record, POLL_MS))
 
-    def _opted_in(self, ctx: ServerRequestContext[Any, Any]) -> None:
+    def _admit(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> None:
+        """tasks/* declare the extension, and over HTTP are routed to the task they name."""
         if self.client_settings(ctx) is None:
             raise MCPError(
                 code=MISSING_REQUIRED_CLIENT_CAPABILITY,
                 message=f"tasks/* requests must declare the {TASKS_EXTENSION} extension in their _meta",
                 data={"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}},
             )
+        check_routed(ctx, params.task_id)
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> GetTaskResult:
-        self._opted_in(ctx)
+        self._admit(ctx, params)
         return detailed(self.runner.get(params.task_id, self.runtime.caller()), POLL_MS)
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: UpdateParams) -> Acknowledged:
-        self._opted_in(ctx)
+        self._admit(ctx, params)
         self.runner.answered(params.task_id, self.runtime.caller(), params.input_responses)
         return Acknowledged()
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> Acknowledged:
-        self._opted_in(ctx)
+        self._admit(ctx, params)
         self.runner.cancel(params.task_id, self.runtime.caller())
         return Acknowledged()
 
