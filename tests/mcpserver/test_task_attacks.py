@@ -335,7 +335,6 @@ def test_expired_task_records_are_removed(sandbox_settings: Settings) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="engine/pgstore/tasks.py never deletes rows: expired tasks stay in the table")
 def test_expired_task_rows_are_removed_from_the_shared_store() -> None:
     from engine.pgstore.database import Database
     from engine.pgstore.tasks import PgTaskRecords
