@@ -42,9 +42,8 @@ def k8s_stack(config: K8sStackConfig) -> None:
 def own_namespace(name: str, namespace: str, config: K8sStackConfig, provider: k8s.Provider) -> k8s.core.v1.Namespace:
     """A namespace the stack owns, so a destroy removes it too (Helm leaves the namespaces it creates behind)."""
     labels = {"app.kubernetes.io/managed-by": "datamcp", **config.tags}
-    return k8s.core.v1.Namespace(
-        name, metadata={"name": namespace, "labels": labels}, opts=pulumi.ResourceOptions(provider=provider)
-    )
+    metadata = {"name": namespace, "labels": labels, "annotations": {"pulumi.com/patchForce": "true"}}
+    return k8s.core.v1.Namespace(name, metadata=metadata, opts=pulumi.ResourceOptions(provider=provider))
 
 
 def argo_app(config: K8sStackConfig, provider: k8s.Provider) -> ArgoCdApp:

@@ -139,8 +139,12 @@ class ArgoCdApp(pulumi.ComponentResource):
             metadata={
                 "name": name,
                 "namespace": args.argocd.namespace,
-                "finalizers": ["resources-finalizer.argocd.argoproj.io"] if args.cascade_delete else [],
+                # (no key at all without it: the API server drops an empty list, which would diff forever)
+                **({"finalizers": ["resources-finalizer.argocd.argoproj.io"]} if args.cascade_delete else {}),
                 "labels": {"app.kubernetes.io/managed-by": "datamcp"},
+                # The reviewed program owns the Application: a hand edit is drift, put back by the next approved
+                # apply instead of failing it with a server-side apply conflict.
+                "annotations": {"pulumi.com/patchForce": "true"},
             },
             spec=args.spec(),
             opts=child(self, provider=args.provider, depends_on=[args.argocd.release]),

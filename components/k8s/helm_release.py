@@ -38,7 +38,9 @@ class HelmReleaseArgs(ComponentArgs):
     atomic: bool = Field(True, description="Roll back a failed install or upgrade.")
     timeout_seconds: int = Field(600, ge=30, le=3600)
     skip_await: bool = Field(
-        False, description="Do not wait for the workloads to become ready (a cluster without nodes never runs them)."
+        False,
+        description="Do not wait for the workloads to become ready (a cluster without nodes never runs them); the "
+        "release is then not atomic either, since Helm's atomic install waits for readiness.",
     )
 
     @field_validator("provider")
@@ -83,7 +85,7 @@ class HelmRelease(pulumi.ComponentResource):
             "namespace": args.namespace,
             "create_namespace": args.create_namespace,
             "values": args.merged_values(),
-            "atomic": args.atomic,
+            "atomic": args.atomic and not args.skip_await,  # Helm's atomic waits for readiness
             "cleanup_on_fail": True,
             "timeout": args.timeout_seconds,
         }
