@@ -14,7 +14,17 @@ from pydantic import BaseModel
 from engine.bytecode import is_private, private_prefix
 from engine.errors import DataMcpError
 from engine.settings import Settings
-from engine.toolchain import ACTIONLINT_VERSION, HELM_VERSION, HYDRA_VERSION, OPA_VERSION, PULUMI_VERSION, locate
+from engine.toolchain import (
+    ACTIONLINT_VERSION,
+    ETCD_VERSION,
+    HELM_VERSION,
+    HYDRA_VERSION,
+    KUBERNETES_VERSION,
+    OPA_VERSION,
+    PULUMI_KUBERNETES_VERSION,
+    PULUMI_VERSION,
+    locate,
+)
 from engine.trust.approvers import TrustList
 from engine.trust.server_key import ServerKey
 
@@ -237,6 +247,12 @@ def run_checks(settings: Settings, path: str | None = None, *, fix: bool = False
     checks.append(_tool(settings, "opa", OPA_VERSION, path))
     # Only the console's browser tests run hydra (their OpenID provider): a server without it is complete.
     checks.append(_tool(settings, "hydra", HYDRA_VERSION, path, required=False))
+    # The tests' Kubernetes control plane and Pulumi's real Kubernetes provider (a stack on a real cluster uses it):
+    # the default stacks run without them.
+    checks.append(_tool(settings, "etcd", ETCD_VERSION, path, required=False))
+    checks.append(_tool(settings, "kube-apiserver", KUBERNETES_VERSION, path, required=False))
+    checks.append(_tool(settings, "kube-controller-manager", KUBERNETES_VERSION, path, required=False))
+    checks.append(_tool(settings, "pulumi-resource-kubernetes", PULUMI_KUBERNETES_VERSION, path, required=False))
     checks.append(_language_host(settings, path))
     checks.append(_backend(settings))
     checks.append(_store(settings, fix))

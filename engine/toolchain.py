@@ -17,6 +17,11 @@ ACTIONLINT_VERSION = "1.7.12"
 OPA_VERSION = "1.22.3"
 # The OpenID Connect provider of the console's browser tests (tests/console/); the engine itself never runs it.
 HYDRA_VERSION = "2.3.0"
+# The Kubernetes control plane of the tests (tests/k8s.py) and Pulumi's Kubernetes provider, built from a commit
+# between its v4.24.0 and v4.25.0 releases (scripts/build-go-tools.sh): the default stacks run without them.
+ETCD_VERSION = "3.6.16"
+KUBERNETES_VERSION = "1.34.4"
+PULUMI_KUBERNETES_VERSION = "4.25.0-alpha.1768448096+f47bc2d6"
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,9 @@ def tool_version(name: str, binary: Path) -> str | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    first = out.strip().splitlines()[0] if out.strip() else ""
-    return first.removeprefix("Version:").strip().removeprefix("v") or None
+    # The last word of the first line: `v3.259.0`, `Version: 1.22.3`, `etcd Version: 3.6.16`, `Kubernetes v1.34.4`.
+    words = out.strip().splitlines()[0].split() if out.strip() else []
+    return words[-1].removeprefix("v") if words else None
 
 
 def locate(settings: Settings, name: str, path: str | None = None) -> Tool:

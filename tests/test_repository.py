@@ -38,6 +38,7 @@ def test_sdk_and_cli_versions_agree() -> None:
     [
         ".venv/x",
         ".tools/bin/pulumi",
+        "scripts/gotools/pulumi-kubernetes/cmd/pulumi-resource-kubernetes/schema.json",
         ".state/backend/x",
         "secrets/key.json",
         "prod.tfvars",

@@ -14,7 +14,22 @@ import pytest
 from engine.cli import main
 from engine.doctor import WARM_MODULES, bytecode_check, module_source, run_checks
 from engine.settings import Settings
-from engine.toolchain import HYDRA_VERSION, OPA_VERSION, PULUMI_VERSION
+from engine.toolchain import (
+    ETCD_VERSION,
+    HYDRA_VERSION,
+    KUBERNETES_VERSION,
+    OPA_VERSION,
+    PULUMI_KUBERNETES_VERSION,
+    PULUMI_VERSION,
+)
+
+# The tests' Kubernetes control plane and Pulumi's Kubernetes provider: built by the bootstrap, optional for a server.
+KUBERNETES_TOOLS = {
+    "etcd": ETCD_VERSION,
+    "kube-apiserver": KUBERNETES_VERSION,
+    "kube-controller-manager": KUBERNETES_VERSION,
+    "pulumi-resource-kubernetes": PULUMI_KUBERNETES_VERSION,
+}
 
 
 def _by_name(report_checks: list) -> dict:  # type: ignore[type-arg]
@@ -29,6 +44,8 @@ def test_all_pieces_present_after_bootstrap(settings: Settings) -> None:
     assert checks["python:pulumi"].detail == PULUMI_VERSION
     assert checks["opa"].detail.startswith(f"{OPA_VERSION} at ")
     assert checks["hydra"].ok and checks["hydra"].detail.startswith(f"{HYDRA_VERSION} at ")
+    for name, version in KUBERNETES_TOOLS.items():
+        assert checks[name].ok and checks[name].detail.startswith(f"{version} at "), checks[name]
     assert checks["backend"].ok
     assert checks["audit"].ok
 
@@ -49,19 +66,21 @@ def test_missing_tool_is_reported_and_fails(tmp_path: Path) -> None:
     assert not checks["actionlint"].ok
     assert not checks["opa"].ok
     assert not checks["hydra"].ok and not checks["hydra"].required
+    assert not any(checks[name].ok or checks[name].required for name in KUBERNETES_TOOLS)
     assert checks["helm"].ok
 
 
-def test_missing_hydra_alone_leaves_the_report_ok(tmp_path: Path) -> None:
-    # hydra is the browser tests' OpenID provider: a server with every other tool is complete without it.
+def test_missing_test_tools_leave_the_report_ok(tmp_path: Path) -> None:
+    # hydra (the browser tests' OpenID provider) and the Kubernetes tools: a server is complete without them.
     built = Path(__file__).resolve().parents[2] / ".tools" / "bin"
     tools = tmp_path / "tools"
     tools.mkdir()
     for name in ("pulumi", "helm", "actionlint", "opa"):
         (tools / name).symlink_to(built / name)
     report = run_checks(Settings(project_root=tmp_path, tools_dir=tools), path=str(Path(sys.executable).parent))
-    hydra = _by_name(report.checks)["hydra"]
-    assert not hydra.ok and "not found" in hydra.detail
+    checks = _by_name(report.checks)
+    for name in ("hydra", *KUBERNETES_TOOLS):
+        assert not checks[name].ok and "not found" in checks[name].detail
     assert report.ok, [c for c in report.checks if c.required and not c.ok]
 
 
@@ -74,6 +93,23 @@ def test_hydra_version_is_read_from_its_padded_version_line(tmp_path: Path) -> N
     hydra = _by_name(run_checks(Settings(project_root=tmp_path, tools_dir=tools), path="").checks)["hydra"]
     assert not hydra.ok
     assert "'2.2.0'" in hydra.detail
+
+
+@pytest.mark.parametrize(
+    ("name", "output", "reported"),
+    [("etcd", "etcd Version: 3.6.15\\nGit SHA: x\\n", "3.6.15"), ("kube-apiserver", "Kubernetes v1.33.0\\n", "1.33.0")],
+)
+def test_kubernetes_versions_are_read_from_their_version_lines(
+    tmp_path: Path, name: str, output: str, reported: str
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    fake = tools / name
+    fake.write_text(f"#!/bin/sh\nprintf '{output}'\n")
+    fake.chmod(0o755)
+    check = _by_name(run_checks(Settings(project_root=tmp_path, tools_dir=tools), path="").checks)[name]
+    assert not check.ok and not check.required
+    assert f"reports {reported!r}" in check.detail
 
 
 def test_wrong_tool_version_is_reported(tmp_path: Path) -> None:
