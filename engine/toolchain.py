@@ -31,10 +31,16 @@ class Tool:
     version: str | None
 
 
+def plugins_dir(settings: Settings) -> Path:
+    """Where the bootstrap puts provider plugins it builds (never next to pulumi, which would prefer them)."""
+    return settings.tools_dir.parent / "plugins"
+
+
 def tool_search_path(settings: Settings, path: str | None = None) -> str:
-    """PATH with the project's tools directory first, so a built tool wins over an ambient one."""
+    """PATH with the project's tools and then its plugins first, so a built tool wins over an ambient one. The
+    sandbox's launchers go before both (pulumi_env), so a simulated provider wins over a built one."""
     rest = os.environ.get("PATH", "") if path is None else path
-    return os.pathsep.join(p for p in (str(settings.tools_dir), rest) if p)
+    return os.pathsep.join(p for p in (str(settings.tools_dir), str(plugins_dir(settings)), rest) if p)
 
 
 def find_tool(settings: Settings, name: str, path: str | None = None) -> Path | None:

@@ -9,8 +9,21 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin="$root/.tools/bin"
+plugins="$root/.tools/plugins"
 stamps="$root/.tools/stamps"
-mkdir -p "$bin" "$stamps"
+mkdir -p "$bin" "$plugins" "$stamps"
+# Provider plugins never live next to pulumi: the CLI prefers a plugin beside its own binary over every other, so the
+# sandbox's simulated provider would lose to it. The engine puts .tools/plugins on the CLI's PATH where a provider is
+# meant to be real (docs/sandbox.md).
+rm -f "$bin"/pulumi-resource-*
+
+# dest_of NAME: the folder a tool is installed into.
+dest_of() {
+  case "$1" in
+    pulumi-resource-*) echo "$plugins" ;;
+    *) echo "$bin" ;;
+  esac
+}
 
 # name | package | version it reports | ldflags | cgo (0 or 1) | extra build tags | wrapper module dir (default: name)
 # Every tool is built without cgo except hydra (below). A package starting with ./ is the wrapper's own main.
@@ -78,7 +91,9 @@ digest_of() {
 
 # build NAME PKG VERSION LDFLAGS CGO TAGS MODDIR: build into .tools/bin and check the version the binary reports.
 build() {
-  local name=$1 pkg=$2 version=$3 ldflags=$4 cgo=$5 tags=$6 moddir=$7 target="$bin/$1" start got
+  local name=$1 pkg=$2 version=$3 ldflags=$4 cgo=$5 tags=$6 moddir=$7 start got
+  local target
+  target="$(dest_of "$1")/$1"
   echo "tools: building $name $version (first time only; pulumi takes several minutes on 2 cores, its Kubernetes" \
     "provider about ten)"
   start=$(date +%s)
@@ -104,7 +119,7 @@ for entry in "${tools[@]}"; do
   moddir="$root/scripts/gotools/${dir:-$name}"
   # (cgo and tags enter the digest only when set, so the stamps of the other tools stay valid)
   digest=$(digest_of "$moddir" "$pkg" "$version $ldflags${cgo:+ cgo=$cgo}${tags:+ tags=$tags}")
-  target="$bin/$name"
+  target="$(dest_of "$name")/$name"
   if [ -x "$target" ] && [ "$(cat "$stamps/$name" 2>/dev/null)" = "$digest" ]; then
     echo "tools: $name $version up to date"
     continue

@@ -42,7 +42,7 @@ def k8s_stack(config: K8sStackConfig) -> None:
 def own_namespace(name: str, namespace: str, config: K8sStackConfig, provider: k8s.Provider) -> k8s.core.v1.Namespace:
     """A namespace the stack owns, so a destroy removes it too (Helm leaves the namespaces it creates behind)."""
     labels = {"app.kubernetes.io/managed-by": "datamcp", **config.tags}
-    metadata = {"name": namespace, "labels": labels, "annotations": {"pulumi.com/patchForce": "true"}}
+    metadata = k8s.meta.v1.ObjectMetaArgs(name=namespace, labels=labels, annotations={"pulumi.com/patchForce": "true"})
     return k8s.core.v1.Namespace(name, metadata=metadata, opts=pulumi.ResourceOptions(provider=provider))
 
 

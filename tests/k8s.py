@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from engine.toolchain import ETCD_VERSION, KUBERNETES_VERSION, tool_version
 
 TOOLS_BIN = Path(__file__).resolve().parents[1] / ".tools" / "bin"
+PLUGINS = TOOLS_BIN.parent / "plugins"  # provider plugins (scripts/build-go-tools.sh)
 LOOPBACK = "127.0.0.1"
 READY_SECONDS = 90.0
 
@@ -43,7 +44,7 @@ class KubeCluster:
 
 def binary(name: str, version: str) -> Path:
     """The built tool of the pinned version; missing or another version fails the test (never skips it)."""
-    found = shutil.which(name, path=os.pathsep.join([str(TOOLS_BIN), os.environ.get("PATH", "")]))
+    found = shutil.which(name, path=os.pathsep.join([str(TOOLS_BIN), str(PLUGINS), os.environ.get("PATH", "")]))
     if found is None:
         pytest.fail(f"{name} is required: run `make bootstrap` to build it into .tools/bin", pytrace=False)
     got = tool_version(name, Path(found))

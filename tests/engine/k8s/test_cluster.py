@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from pulumi import automation as auto
 
 from engine.toolchain import PULUMI_KUBERNETES_VERSION, PULUMI_VERSION
-from tests.k8s import TOOLS_BIN, KubeCluster, binary, kube_cluster
+from tests.k8s import PLUGINS, TOOLS_BIN, KubeCluster, binary, kube_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_pulumi_creates_and_destroys_a_config_map_with_the_built_provider(
         "PULUMI_CONFIG_PASSPHRASE": "smoke",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PATH": os.pathsep.join([str(TOOLS_BIN), os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join([str(TOOLS_BIN), str(PLUGINS), os.environ.get("PATH", "")]),
     }
     opts = auto.LocalWorkspaceOptions(
         pulumi_home=str(tmp_path / "home"),
@@ -102,7 +102,7 @@ def test_pulumi_creates_and_destroys_a_config_map_with_the_built_provider(
 
     up = stack.up(show_secrets=False)
     assert up.summary.resource_changes == {"create": 3}
-    assert f"using pulumi-resource-kubernetes from $PATH at {TOOLS_BIN}" in up.stdout
+    assert f"using pulumi-resource-kubernetes from $PATH at {PLUGINS}" in up.stdout
     assert core.read_namespaced_config_map("pulumi-smoke", "default").data == {"mode": "real"}
     stack.destroy(show_secrets=False)
     assert gone(lambda: core.read_namespaced_config_map("pulumi-smoke", "default"))
