@@ -209,3 +209,18 @@ def kube_cluster() -> Iterator[KubeCluster]:
     finally:
         processes.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    """`python -m tests.k8s`: a local control plane until Ctrl-C, to try the k8s-local stack for real by hand."""
+    with kube_cluster() as cluster:
+        print(f"API server {cluster.server} (no kubelet: workloads never start)")
+        print(f"export DATAMCP_KUBECONFIG={cluster.kubeconfig}")
+        print("then: datamcp preview k8s-local; Ctrl-C stops the cluster and removes it")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
