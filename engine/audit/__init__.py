@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 OUTPUT_LIMIT = 16_000  # characters of stdout/stderr kept in a record; the full text goes to an attachment
 MAX_PAGE = 1000  # records one query returns at most
+LAST_SEQ = 2**63 - 1  # no record's sequence number is larger (a BIGINT)
 
 
 def now() -> str:
@@ -112,7 +113,7 @@ class AuditStore(Protocol):
 
     def running(self) -> list[OperationRecord]: ...
 
-    def records(self) -> list[OperationRecord]: ...
+    def records(self, first: int = 1, last: int | None = None) -> list[OperationRecord]: ...
 
     def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]: ...
 
@@ -123,13 +124,13 @@ class AuditStore(Protocol):
     def head(self) -> tuple[int, str]: ...
 
 
-def verify_chain(records: list[OperationRecord]) -> VerifyReport:
-    """Walk records in sequence order: each hash must match its content and link to the previous one."""
+def verify_chain(records: list[OperationRecord], *, first: int = 1, prev: str = GENESIS) -> VerifyReport:
+    """Walk records in sequence order: each hash must match its content and link to the previous one. A part of the
+    chain starts at `first`, after the record whose hash is `prev`."""
     problems = []
-    prev = GENESIS
     for i, record in enumerate(records):
-        if record.seq != i + 1:
-            problems.append(f"record {record.seq}: expected sequence {i + 1} (a record is missing or reordered)")
+        if record.seq != i + first:
+            problems.append(f"record {record.seq}: expected sequence {i + first} (a record is missing or reordered)")
         if record.prev_hash != prev:
             problems.append(f"record {record.seq} ({record.id}): prev_hash does not match the record before it")
         if record.digest() != record.hash:

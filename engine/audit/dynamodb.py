@@ -17,13 +17,23 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.aws.opslog import ATTRIBUTES, INDEXES, KEY_SCHEMA
-from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, bad_cursor, check_limit, verify_chain
+from engine.audit import (
+    GENESIS,
+    LAST_SEQ,
+    OperationRecord,
+    Page,
+    VerifyReport,
+    bad_cursor,
+    check_limit,
+    verify_chain,
+)
 from engine.audit.checkpoints import Checkpoint
 from engine.errors import AuditUnavailable
 
 CHAIN = "main"
 HEAD_KEY = {"pk": {"S": f"CHAIN#{CHAIN}"}, "sk": {"S": "HEAD"}}
 ATTACHMENT_LIMIT = 300_000  # characters; a DynamoDB item holds at most 400 KB
+INDEX_RETRIES, INDEX_LAG_SECONDS = 5, 0.2  # the by_seq index is eventually consistent: a new record may lag
 
 
 def _sk(seq: int) -> str:
@@ -157,7 +167,10 @@ class DynamoDbAuditStore:
     def attachment(self, operation_id: str) -> str | None:
         return next((str(i["attachment"]["S"]) for i in self._op_items(operation_id) if "attachment" in i), None)
 
-    def _versions(self, index: str, key: str, value: str, descending: bool, start: Any = None) -> Any:
+    def _versions(
+        self, index: str, key: str, value: str, descending: bool, start: Any = None, seqs: tuple[int, int] | None = None
+    ) -> Any:
+        """One page of an index, for one key value; `seqs` bounds the by_seq index's sort key (first, last)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
@@ -166,6 +179,10 @@ class DynamoDbAuditStore:
             "ExpressionAttributeValues": {":v": {"S": value}},
             "ScanIndexForward": not descending,
         }
+        if seqs is not None:
+            kwargs["KeyConditionExpression"] += " AND #s BETWEEN :first AND :last"
+            kwargs["ExpressionAttributeNames"]["#s"] = "seq"
+            kwargs["ExpressionAttributeValues"].update({":first": {"N": str(seqs[0])}, ":last": {"N": str(seqs[1])}})
         if start:
             kwargs["ExclusiveStartKey"] = start
         try:
@@ -232,20 +249,32 @@ class DynamoDbAuditStore:
     def running(self) -> list[OperationRecord]:
         return self._latest("by_seq", "chain", CHAIN, lambda r: r.status == "started", None, None, set()).items
 
-    def _chain_items(self) -> list[dict[str, Any]]:
+    def _chain_items(self, first: int = 1, last: int | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        start = None
+        start, seqs = None, (first, LAST_SEQ if last is None else last)
         while True:
-            page = self._versions("by_seq", "chain", CHAIN, descending=False, start=start)
+            page = self._versions("by_seq", "chain", CHAIN, descending=False, start=start, seqs=seqs)
             items.extend(page["Items"])
             start = page.get("LastEvaluatedKey")
             if not start:
                 return items
 
-    def records(self) -> list[OperationRecord]:
-        """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
+    def _settled_chain_items(self, first: int, last: int | None) -> list[dict[str, Any]]:
+        """The chain's items `first` to `last`; a bounded range found short (a record the head already counts but
+        the index does not show yet) is read again for a moment before it is returned as it is."""
+        items = self._chain_items(first, last)
+        for _ in range(INDEX_RETRIES):
+            if last is None or len(items) >= last - first + 1:
+                break
+            time.sleep(INDEX_LAG_SECONDS)
+            items = self._chain_items(first, last)
+        return items
+
+    def records(self, first: int = 1, last: int | None = None) -> list[OperationRecord]:
+        """Records `first` to `last` (every one by default) in sequence order; one whose stored hash or position
+        disagrees with its data is marked."""
         records = []
-        for raw in self._chain_items():
+        for raw in self._settled_chain_items(first, last):
             record = self._record(raw)
             if record.hash != raw["hash"]["S"] or record.seq != int(raw["seq"]["N"]):
                 record = record.model_copy(update={"hash": raw["hash"]["S"] + "-mismatch"})

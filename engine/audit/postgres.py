@@ -12,7 +12,7 @@ import psycopg
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.rows import chained_records, index_problems, page_of, page_query
+from engine.audit.rows import chained_records, index_problems, page_of, page_query, range_query
 from engine.errors import AuditUnavailable
 from engine.pgstore.database import Database
 
@@ -111,11 +111,11 @@ class PostgresAuditStore:
         sql = "SELECT r.data FROM operations o JOIN records r ON r.seq = o.seq WHERE o.status = 'started'"
         return [OperationRecord.model_validate_json(r[0]) for r in self._read(lambda cur: cur.execute(sql).fetchall())]
 
-    def records(self) -> list[OperationRecord]:
-        """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
-        return chained_records(
-            self._read(lambda cur: cur.execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall())
-        )
+    def records(self, first: int = 1, last: int | None = None) -> list[OperationRecord]:
+        """Records `first` to `last` (every one by default) in sequence order; one whose stored hash or position
+        disagrees with its data is marked."""
+        sql, bounds = range_query("%s", first, last)
+        return chained_records(self._read(lambda cur: cur.execute(sql, bounds).fetchall()))
 
     def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
         """Where the operations index (what queries read) disagrees with the chained records."""

@@ -7,10 +7,17 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from engine.audit import OperationRecord, Page, bad_cursor
+from engine.audit import LAST_SEQ, OperationRecord, Page, bad_cursor
 from engine.vocabulary import Status
 
 _CURSOR = re.compile(r"[1-9][0-9]{0,17}")  # a record's sequence number, as next_cursor hands it out
+
+
+def range_query(mark: str, first: int, last: int | None) -> tuple[str, tuple[int, int]]:
+    """The SELECT of records `first` to `last` (the newest when None) as (seq, data, hash) rows in sequence order,
+    for `chained_records`, and its bound values: `mark` is the driver's placeholder. A primary-key range."""
+    sql = f"SELECT seq, data, hash FROM records WHERE seq BETWEEN {mark} AND {mark} ORDER BY seq"  # noqa: S608
+    return sql, (first, LAST_SEQ if last is None else last)
 
 
 def cursor_seq(cursor: str) -> int:

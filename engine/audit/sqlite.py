@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.rows import chained_records, index_problems, page_of, page_query
+from engine.audit.rows import chained_records, index_problems, page_of, page_query, range_query
 from engine.errors import AuditUnavailable
 
 SCHEMA = """
@@ -156,10 +156,12 @@ class SqliteAuditStore:
         )
         return [OperationRecord.model_validate_json(r[0]) for r in rows]
 
-    def records(self) -> list[OperationRecord]:
-        """Every record in sequence order; one whose stored hash or position disagrees with its data is marked."""
+    def records(self, first: int = 1, last: int | None = None) -> list[OperationRecord]:
+        """Records `first` to `last` (every one by default) in sequence order; one whose stored hash or position
+        disagrees with its data is marked."""
+        sql, bounds = range_query("?", first, last)
         try:
-            rows = self._conn().execute("SELECT seq, data, hash FROM records ORDER BY seq").fetchall()
+            rows = self._conn().execute(sql, bounds).fetchall()
         except sqlite3.Error as exc:
             raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
         return chained_records(rows)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from engine.audit import AuditStore, OperationRecord, Page, VerifyReport, now, verify_chain
 from engine.audit.anchor import Anchor
 from engine.audit.checkpoints import Checkpoint, Notary
+from engine.audit.continuity import anchor_problem, segment_problem
 from engine.audit.spool import Spool
 from engine.errors import AuditUnavailable
 from engine.vocabulary import Status
@@ -61,7 +62,9 @@ class AuditTrail:
 
     # --- writes -------------------------------------------------------------------------------------------------
     def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord:
-        """Write a record (what waits in the spool first); final records are checkpointed and anchored."""
+        """Write a record (what waits in the spool first); final records are checkpointed and anchored. Nothing is
+        written onto, or signed over, a chain the anchor does not vouch for (AuditUnavailable)."""
+        self.check_continuity()
         self.drain()
         if attachment is not None:
             record = record.model_copy(update={"attachment_sha256": sha256(attachment)})
@@ -104,17 +107,36 @@ class AuditTrail:
 
     # --- continuity ---------------------------------------------------------------------------------------------
     def check_continuity(self) -> None:
-        """Refuse to go on when the anchor shows records the store no longer has (emptied, truncated, replaced)."""
+        """Refuse to go on when the store no longer holds the chain the anchor vouches for: records the anchor
+        counts are gone (emptied, truncated, replaced) or the anchored record was rewritten."""
+        problem = self.continuity_problem()
+        if problem is not None:
+            raise AuditUnavailable(problem)
+
+    def continuity_problem(self) -> str | None:
+        """Why the store is not the anchored chain (None: it is, or nothing is anchored yet). One anchor read, the
+        head, and one primary-key read of the anchored record."""
         anchored = self.anchor.read()
         if anchored is None:
-            return
-        seq, _ = self.store.head()
-        if seq < anchored.seq:
+            return None
+        held, _ = self.store.head()
+        at = self.store.records(anchored.seq, anchored.seq) if 0 < anchored.seq <= held else []
+        return anchor_problem(anchored, held, at[0] if at else None, self.anchor.location)
+
+    def anchored_records(self, first: int) -> list[OperationRecord]:
+        """The records from `first` up to the anchored one, proven unchanged since the anchor was signed (each links
+        to the one before, the last is the anchor's); AuditUnavailable when they are not."""
+        anchored, first = self.anchor.read(), max(first, 1)
+        if anchored is None or anchored.seq < first:
+            return []
+        records = self.store.records(first, anchored.seq)
+        problem = segment_problem(records, first, anchored)
+        if problem is not None:
             raise AuditUnavailable(
-                f"the audit store holds {seq} record(s) but its anchor ({self.anchor.location}) vouches for "
-                f"{anchored.seq}: it was emptied, truncated or replaced. Every operation refuses until an admin runs "
-                "`datamcp ops reinit --reason TEXT`, which records the restart."
+                f"the audit records since {first} no longer chain up to the anchored record ({problem}): they were "
+                "edited or removed; `datamcp ops verify` shows where"
             )
+        return records
 
     def reinit(self, reason: str, admin: str) -> Checkpoint:
         """Start the chain again after a loss, on record: the restart names the lost anchor, the admin and why."""

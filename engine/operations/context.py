@@ -39,6 +39,7 @@ class OperationContext:
     approval_id: str | None = None
     update_version: int | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    started_seq: int = 0  # the place of its `started` record in the audit chain (0: not written yet)
     fence: Fence = HELD  # the stack lock's fence, checked right before the CLI runs
 
     def capture(self) -> dict[str, Any]:

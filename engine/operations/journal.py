@@ -78,14 +78,14 @@ class Journal:
     def operation(
         self, tool: str, stack: str | None, user: str, params: dict[str, Any], operation_id: str | None = None
     ) -> Iterator[OperationContext]:
-        """Audit an operation: AuditUnavailable on the `started` record propagates, and nothing ran."""
-        self.audit.check_continuity()
+        """Audit an operation: AuditUnavailable on the `started` record (a store down, or a chain its anchor does not
+        vouch for) propagates, and nothing ran."""
         op = OperationContext(tool=tool, stack=stack, user=self._identity(tool, stack, user, params), params=params)
         if operation_id:
             op.id = operation_id
         self.registry.register(op.id, stack)  # before `started`: a live operation is never taken for a dead one
         try:
-            self.audit.append(op.record(Status.STARTED))
+            op.started_seq = self.audit.append(op.record(Status.STARTED)).seq
         except BaseException:
             self.registry.unregister(op.id)
             raise
@@ -148,7 +148,12 @@ class Journal:
             raise refusal
 
     def mark_interrupted(self) -> list[str]:
-        """Operations left `started` by a process that is gone are recorded `interrupted`."""
+        """Operations left `started` by a process that is gone are recorded `interrupted`; not on a chain the anchor
+        does not vouch for (the engine still starts, so that `datamcp ops verify` and `ops reinit` can run)."""
+        problem = self.audit.continuity_problem()
+        if problem is not None:
+            log.warning("interrupted operations are not marked: %s", problem)
+            return []
         candidates = [r for r in self.audit.running() if not self.is_running(r.id)]
         dead = self.registry.dead(candidates)
         return [

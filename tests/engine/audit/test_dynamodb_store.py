@@ -96,6 +96,13 @@ def test_queries_by_stack_user_status_with_pagination(store: DynamoDbAuditStore)
     assert {r.id for r in store.running()} == {"op-0", "op-1", "op-2", "op-3", "op-5"}
 
 
+def test_records_are_read_by_their_place_in_the_chain(store: DynamoDbAuditStore) -> None:
+    for i in range(5):
+        store.append(record(f"op-{i}"))
+    assert [r.id for r in store.records(2, 3)] == ["op-1", "op-2"] and [r.seq for r in store.records(4)] == [4, 5]
+    assert len(store.records()) == 5
+
+
 def test_tampering_with_an_item_is_detected(store: DynamoDbAuditStore) -> None:
     for i in range(3):
         store.append(record(f"op-{i}"))
@@ -184,6 +191,26 @@ def test_a_rewritten_dynamodb_record_fails_verify(dynamo_trail: AuditTrail, stor
     store.client.put_item(TableName=store.table, Item=item)
     report = dynamo_trail.verify()
     assert not report.ok and report.problems
+
+
+def test_a_rewritten_anchored_dynamodb_record_stops_the_next_append(
+    dynamo_trail: AuditTrail, store: DynamoDbAuditStore
+) -> None:
+    """The record the anchor vouches for (the 6th), replaced by one with a hash of its own: nothing more is written."""
+    item = store.client.query(
+        TableName=store.table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "OP#op-2"}},
+        ScanIndexForward=False,
+    )["Items"][0]
+    data = json.loads(item["data"]["S"]) | {"status": "failed"}
+    forged = OperationRecord.model_validate(data).model_copy(update={"hash": ""})
+    forged = forged.model_copy(update={"hash": forged.digest()})
+    rewritten = {"data": {"S": forged.model_dump_json()}, "hash": {"S": forged.hash}}
+    store.client.put_item(TableName=store.table, Item=item | rewritten)
+    with pytest.raises(AuditUnavailable, match="audit record 6 is not the one its anchor"):
+        dynamo_trail.append(record("op-next"))
+    assert store.head()[0] == 6
 
 
 def test_an_edited_dynamodb_index_attribute_is_found(dynamo_trail: AuditTrail, store: DynamoDbAuditStore) -> None:

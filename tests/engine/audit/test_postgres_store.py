@@ -64,6 +64,15 @@ def test_the_chain_index_and_checkpoints_work_as_in_sqlite(url: str) -> None:
     assert store.verify().ok and store.index_problems({r.id: r for r in store.records()}) == []
 
 
+def test_records_are_read_by_their_place_in_the_chain(url: str) -> None:
+    store = PostgresAuditStore(url)
+    for i in range(5):
+        store.append(record(f"op-{i}"))
+    assert [r.id for r in store.records(2, 3)] == ["op-1", "op-2"] and [r.seq for r in store.records(4)] == [4, 5]
+    assert store.records(9, 9) == [] and len(store.records()) == 5
+    store.close()
+
+
 def test_appends_from_several_hosts_stay_one_linear_chain(url: str) -> None:
     """Four stores (four hosts' pools) appending at once: one chain, no gap, no fork."""
     stores = [PostgresAuditStore(url) for _ in range(4)]

@@ -41,6 +41,14 @@ def test_query_filters_and_paginates_latest_state_per_operation(tmp_path: Path) 
     assert [r.id for r in store.running()] and all(r.status == "started" for r in store.running())
 
 
+def test_records_are_read_by_their_place_in_the_chain(tmp_path: Path) -> None:
+    store = SqliteAuditStore(tmp_path / "audit.db")
+    for i in range(5):
+        store.append(record(f"op-{i}"))
+    assert [r.id for r in store.records(2, 3)] == ["op-1", "op-2"] and [r.seq for r in store.records(4)] == [4, 5]
+    assert store.records(9, 9) == [] and len(store.records()) == 5
+
+
 def test_tampering_is_detected(tmp_path: Path) -> None:
     store = SqliteAuditStore(tmp_path / "audit.db")
     for i in range(5):

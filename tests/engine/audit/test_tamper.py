@@ -138,6 +138,30 @@ def test_a_replaced_empty_database_stops_every_operation_until_a_recorded_restar
     assert fresh.store.records()[0].tool == "audit-reinit" and fresh.store.records()[0].user == "eve"
 
 
+def test_records_rewritten_to_the_same_length_stop_every_operation_until_a_recorded_restart(
+    trail: AuditTrail,
+) -> None:
+    """Checkpoints deleted, the newest operation's records replaced by innocent ones, rechained, the count kept: the
+    anchored record is not the one the anchor signed, so nothing is written (or signed) onto the rewrite."""
+    rechain(trail, lambda rs: rs[:-2] + [r.model_copy(update={"id": "op-innocent"}) for r in rs[-2:]])
+    db(trail).execute("DELETE FROM checkpoints WHERE seq > 6")
+    with pytest.raises(AuditUnavailable, match=r"audit record 8 is not the one its anchor .* rewritten"):
+        operation(trail, "op-next")
+    assert trail.store.head()[0] == 8 and trail.anchor.read().seq == 8  # type: ignore[union-attr]
+    trail.reinit("records after 6 were rewritten; restarting on record", admin="eve")
+    operation(trail, "op-next")
+
+
+def test_records_below_the_anchor_are_read_only_as_the_anchor_vouches_for_them(trail: AuditTrail) -> None:
+    assert [r.seq for r in trail.anchored_records(5)] == [5, 6, 7, 8] and trail.anchored_records(9) == []
+    data = db(trail).execute("SELECT data FROM records WHERE seq = 6").fetchone()[0]
+    db(trail).execute("UPDATE records SET data = ? WHERE seq = 6", (data.replace('"alice"', '"mallory"'),))
+    trail.check_continuity()  # the anchored record itself is untouched ...
+    with pytest.raises(AuditUnavailable, match="no longer chain up to the anchored record"):
+        trail.anchored_records(5)  # ... but the records below it no longer lead up to it
+    assert [r.seq for r in trail.anchored_records(7)] == [7, 8]
+
+
 def test_a_database_removed_while_in_use_takes_no_more_writes(trail: AuditTrail) -> None:
     path: Path = trail.store.path  # type: ignore[attr-defined]
     shutil.move(path, path.with_suffix(".moved"))

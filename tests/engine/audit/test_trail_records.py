@@ -71,8 +71,10 @@ def test_a_plain_checkpoint_carries_no_note(trail: AuditTrail) -> None:
 
 
 def test_a_checkpoint_of_a_shorter_chain_never_moves_the_anchor_back(trail: AuditTrail) -> None:
+    """A slower writer's checkpoint of an older head (its append came before the anchor moved on)."""
     trail.anchor.write(trail.notary.sign(Checkpoint(seq=5, hash="f" * 64, signed_at=now(), key_id="")))
-    trail.append(finished())
+    trail.store.append(finished())
+    trail.checkpoint()
     assert trail.anchor.read().seq == 5  # type: ignore[union-attr]
 
 

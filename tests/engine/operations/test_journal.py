@@ -15,6 +15,7 @@ from engine.audit.spool import Spool
 from engine.audit.sqlite import SqliteAuditStore
 from engine.audit.trail import AuditTrail
 from engine.errors import AuditUnavailable
+from engine.operations.context import HOST
 from engine.operations.journal import Journal
 from engine.trust.server_key import ServerKey
 from engine.vocabulary import Status
@@ -74,3 +75,20 @@ def test_no_started_record_no_operation(journal: Journal, tmp_path: Path) -> Non
     with pytest.raises(AuditUnavailable), journal.operation("up", "aws-dev", "alice", {}):
         ran.append("ran")
     assert ran == []
+
+
+def test_an_engine_starting_on_a_rewritten_chain_marks_nothing_and_an_operation_runs_nothing(
+    journal: Journal,
+) -> None:
+    """The start must still work (verify and reinit need it), but writes nothing onto records the anchor does not
+    vouch for; the first operation stops before its started record."""
+    ran: list[Any] = []
+    with journal.operation("up", "aws-dev", "alice", {}):
+        pass
+    journal.audit.store.raw("UPDATE records SET hash = 'f' WHERE seq = 2")  # type: ignore[attr-defined]
+    orphan = OperationRecord(id="op-dead", user="bob", tool="up", status=Status.STARTED, start_ts="", host=HOST)
+    journal.audit.store.append(orphan.model_copy(update={"pid": 2**22 + 1}))  # above any pid_max: a dead process
+    assert journal.mark_interrupted() == []
+    with pytest.raises(AuditUnavailable, match="rewritten"), journal.operation("up", "aws-dev", "alice", {}):
+        ran.append("ran")
+    assert ran == [] and journal.audit.store.head()[0] == 3
