@@ -49,12 +49,20 @@ class PreviewRecord(BaseModel):
         default_factory=dict, description="Per resource URN: {property path: {old, new}} (masked), for review."
     )
     policy: PolicyReport | None = Field(default=None, description="The policy pack's decision on this preview.")
+    audit_seq: int = Field(
+        default=0, description="The audit record that started this preview: its approvals can only be used after it."
+    )
+    seal: str = Field(
+        default="",
+        description="The engine's signature of the binding with its notary key (engine/operations/provenance.py): "
+        "a record nobody but the engine could have saved. Not part of the binding.",
+    )
 
     def binding(self) -> str:
-        """The digest an approval signs: the whole record. That is everything that decides what gets applied (kind,
-        stack, requester, targets, refresh, expiry, digests, plan) and everything the approver was shown (the
-        result, the property diffs), so neither can be changed without voiding the approvals."""
-        body = self.model_dump(mode="json")
+        """The digest an approval signs: the whole record but its seal. That is everything that decides what gets
+        applied (kind, stack, requester, targets, refresh, expiry, digests, plan) and everything the approver was
+        shown (the result, the property diffs), so neither can be changed without voiding the approvals."""
+        body = self.model_dump(mode="json", exclude={"seal"})
         return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from engine.errors import DataMcpError
 from engine.operations import Engine
-from engine.operations.approval_flow import approvals_needed, recorded_binding
+from engine.operations.approval_flow import approvals_needed
+from engine.operations.provenance import vouched_for
 from engine.previews import PreviewRecord
 from engine.results import PreviewResult
 from engine.vocabulary import RISKY_OPS, ChangeOp, urn_name
@@ -87,8 +88,9 @@ def pending(engine: Engine, now: float | None = None) -> list[PendingRow]:
 
 
 def trusted(engine: Engine, record: PreviewRecord) -> bool:
-    """The record is what the audit trail says the preview produced (a file dropped in the store is not)."""
-    return recorded_binding(engine.parts, record) == record.binding()
+    """The engine made this record: its seal and its audit record (a file dropped in the store, or a row planted
+    with an audit record of its own, is neither)."""
+    return vouched_for(engine.parts, record)
 
 
 def applied(engine: Engine, record: PreviewRecord) -> bool:

@@ -13,10 +13,12 @@ from engine.catalog import check_stack
 from engine.errors import InvalidInput
 from engine.masking import SECRET
 from engine.operations import preview, requirements
-from engine.operations.approval_flow import approval_facts, check_not_rejected, dry_run, recorded_binding
+from engine.operations.approval_flow import approval_facts, check_not_rejected, dry_run
+from engine.operations.approval_uses import used_on_record
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
 from engine.operations.parts import Parts
+from engine.operations.provenance import recorded_binding, sealed
 from engine.previews import PreviewRecord, file_sha256
 from engine.results import ApplyResult
 from engine.vocabulary import Kind
@@ -100,6 +102,8 @@ def _facts(
         required=parts.trust.required(stack, parts.environment(stack)),  # the policy may raise it (requirements)
         now=time.time(),
         recorded_binding=recorded_binding(parts, preview),
+        sealed=sealed(parts.audit.notary, preview),
+        used_on_record=used_on_record(parts.audit, preview, (a.approval_id for a in approvals)),
     )
 
 

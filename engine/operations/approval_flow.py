@@ -10,6 +10,7 @@ from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, Stale
 from engine.identity import same_principal
 from engine.operations import requirements
 from engine.operations.parts import Parts
+from engine.operations.provenance import recorded_binding, vouched_for
 from engine.operations.rejection import rejection
 from engine.previews import PreviewRecord
 from engine.results import ApplyResult, PreviewResult, PreviewReview
@@ -30,14 +31,7 @@ def approve(
         check_fresh(preview)
         check_policy(parts, preview)
         check_not_rejected(parts, preview)
-        recorded = recorded_binding(parts, preview)  # None where the approver keeps a trail of their own
-        vouched = signer.method is Method.SERVER  # the server holds the trail: a preview it never recorded is planted
-        if (recorded is not None or vouched) and recorded != preview.binding():
-            raise StalePreview(
-                f"preview {preview_id} does not match what the audit trail recorded for it (edited after the "
-                "preview?); preview again",
-                preview_id=preview_id,
-            )
+        check_vouched_for(parts, preview, signer)
         if same_principal(parts.trust.prover.canonical(who), parts.trust.prover.canonical(preview.user)):
             raise ApprovalInvalid(
                 f"{who!r} asked for this preview and cannot approve it: another person must approve",
@@ -60,11 +54,17 @@ def approve(
         return parts.approvals.save(approval)
 
 
-def recorded_binding(parts: Parts, preview: PreviewRecord) -> str | None:
-    """The binding the audit trail recorded when the preview operation finished (None: no such record)."""
-    record = parts.audit.get(preview.operation_id)
-    binding = record.summary.get("binding") if record is not None else None
-    return binding if isinstance(binding, str) else None
+def check_vouched_for(parts: Parts, preview: PreviewRecord, signer: Signer) -> None:
+    """Where this process holds the trail the preview was made on (it recorded the preview, or it signs as the
+    server), refuse a preview it did not make: edited, or planted with an audit record of its own. An approver who
+    keeps a trail (and a notary key) of their own cannot tell; the apply checks it."""
+    holds_the_trail = signer.method is Method.SERVER or recorded_binding(parts, preview) is not None
+    if holds_the_trail and not vouched_for(parts, preview):
+        raise StalePreview(
+            f"preview {preview.preview_id} does not match what the audit trail recorded for it (edited after the "
+            "preview?); preview again",
+            preview_id=preview.preview_id,
+        )
 
 
 def _checked(parts: Parts, preview: PreviewRecord, approval: Approval) -> Approval:
@@ -208,7 +208,7 @@ def review(parts: Parts, preview_id: str) -> PreviewReview:
         property_diffs=preview.property_diffs,
         approvals_required=approvals_needed(parts, preview),
         approved_by=requirements.distinct_approvers(facts),
-        recorded=recorded_binding(parts, preview) == preview.binding(),
+        recorded=vouched_for(parts, preview),
     )
 
 
@@ -219,7 +219,7 @@ def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> d
     with parts.journal.operation(Tool.REQUEST_APPLY, preview.stack, user, params) as op:
         op.preview_id = preview_id
         check_fresh(preview)
-        if recorded_binding(parts, preview) != preview.binding():  # nobody is asked to review a planted file
+        if not vouched_for(parts, preview):  # nobody is asked to review a planted or edited preview
             raise StalePreview(
                 f"preview {preview_id} does not match what the audit trail recorded for it; preview again",
                 preview_id=preview_id,

@@ -17,6 +17,7 @@ from engine.errors import InvalidInput
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
 from engine.operations.parts import Parts
+from engine.operations.provenance import seal
 from engine.policy.document import preview_document, stack_section
 from engine.policy.report import PolicyReport
 from engine.previews import PreviewRecord, file_sha256
@@ -90,6 +91,7 @@ def _preview(
         plan_sha256=file_sha256(plan) if plan.exists() else None,
         change_summary=dict(result.change_summary),
         policy=policy,
+        audit_seq=op.started_seq,
     )
     return _save(parts, op, record, collector, pending, round(time.monotonic() - started, 3))
 
@@ -191,6 +193,7 @@ def _save(
     result = PreviewResult.model_validate(op.masker.obj(result.model_dump()))
     record.result = result.model_dump()
     record.property_diffs = op.masker.obj(collector.property_diffs)
+    record.seal = seal(parts.audit.notary, record)
     parts.previews.save(record)
     op.preview_id = record.preview_id
     # The engine's own word on what it previewed: an apply refuses a preview file that no longer matches it.

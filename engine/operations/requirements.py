@@ -7,7 +7,7 @@ approval is checked by the approval rules on its own; the preview rules then cou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -55,6 +55,8 @@ class ApplyFacts:
     required: int
     now: float
     recorded_binding: str | None  # what the audit trail says the preview operation produced
+    sealed: bool  # the preview carries the engine's seal of its binding (engine/operations/provenance.py)
+    used_on_record: Mapping[str, str]  # approval id -> the earlier apply the audit trail shows using it
     state: StateFacts | None = None
 
 
@@ -140,9 +142,16 @@ def preview_matches_request(f: ApplyFacts) -> Refusal:
 
 
 def preview_is_the_recorded_one(f: ApplyFacts) -> Refusal:
-    if f.recorded_binding == f.preview.binding():
-        return None
-    pid = f.preview.preview_id
+    return None if f.recorded_binding == f.preview.binding() else _not_recorded(f.preview)
+
+
+def preview_is_sealed(f: ApplyFacts) -> Refusal:
+    """A record anyone with the store's credentials could append does not vouch alone: the engine's seal must."""
+    return None if f.sealed else _not_recorded(f.preview)
+
+
+def _not_recorded(preview: PreviewRecord) -> StalePreview:
+    pid = preview.preview_id
     return StalePreview(
         f"preview {pid} does not match what the audit trail recorded for it (edited after the preview?); preview again",
         preview_id=pid,
@@ -196,6 +205,16 @@ def policy_refusal(preview: PreviewRecord) -> PolicyDenied | None:
 def needed(base: int, preview: PreviewRecord) -> int:
     """How many different people must approve: the N-person rule, raised by the policy's `require` results."""
     return max(base, preview.policy.min_approvals() if preview.policy is not None else 0)
+
+
+def no_approval_used_on_record(f: ApplyFacts) -> Refusal:
+    """The audit trail is the second witness of single use: an approval an earlier apply used stays used even when
+    the approvals store forgot it (a deleted `approvals_used` row)."""
+    for approval in f.approvals:
+        used_by = f.used_on_record.get(approval.approval.approval_id)
+        if used_by is not None:
+            return _invalid(approval, f"the approval was already used (by operation {used_by})")
+    return None
 
 
 def enough_distinct_approvers(f: ApplyFacts) -> Refusal:
@@ -280,9 +299,11 @@ def saved_plan_intact(f: ApplyFacts) -> Refusal:
 RULES: tuple[Rule, ...] = (
     preview_matches_request,
     preview_is_the_recorded_one,
+    preview_is_sealed,
     preview_was_judged,
     policy_allows,
     every_approval_counts,
+    no_approval_used_on_record,
     enough_distinct_approvers,
     policy_roles_met,
     preview_not_expired,

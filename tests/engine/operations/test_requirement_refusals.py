@@ -28,6 +28,8 @@ def apply_facts(p: PreviewRecord | None = None, *approvals: ApprovalFacts, **cha
         required=1,
         now=NOW,
         recorded_binding=p.binding(),
+        sealed=True,
+        used_on_record={},
         state=STATE,
     )
     return dataclasses.replace(base, **changes)
@@ -109,6 +111,16 @@ def test_a_preview_the_audit_trail_did_not_record_says_to_preview_again() -> Non
         "preview?); preview again",
         "preview_id": "prev-0001",
     }
+
+
+def test_a_preview_without_the_engines_seal_is_refused_like_an_unrecorded_one() -> None:
+    assert refusal(apply_facts(sealed=False)) == refusal(apply_facts(recorded_binding=None))
+
+
+def test_an_approval_the_audit_trail_shows_used_names_the_apply_that_used_it() -> None:
+    assert refusal(apply_facts(used_on_record={"appr-bob": "op-00042"})) == invalid_approval(
+        "the approval was already used (by operation op-00042)"
+    )
 
 
 def test_too_few_approvers_are_named_with_the_count_needed() -> None:

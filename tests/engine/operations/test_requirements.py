@@ -33,6 +33,8 @@ def facts(p: PreviewRecord | None = None, *approvals: ApprovalFacts, **changes: 
         required=1,
         now=NOW,
         recorded_binding=p.binding(),
+        sealed=True,
+        used_on_record={},
         state=STATE,
     )
     return dataclasses.replace(base, **changes)
@@ -57,6 +59,23 @@ def test_a_preview_file_edited_before_approval_is_refused(field: str) -> None:
 
 def test_a_preview_the_audit_trail_never_recorded_is_refused() -> None:
     assert isinstance(check(facts(recorded_binding=None)), StalePreview)
+
+
+def test_a_recorded_preview_without_the_engines_seal_is_refused() -> None:
+    """A planted copy of a real preview with an audit record appended for it: recorded, but the engine never sealed
+    it."""
+    assert isinstance(check(facts(sealed=False)), StalePreview)
+
+
+def test_an_approval_an_earlier_apply_used_on_record_is_refused_though_the_store_says_unused() -> None:
+    p = preview()
+    two = (approval_facts(p, approval(p, "bob")), approval_facts(p, approval(p, "carol")))
+    refusal = check(facts(p, *two, required=2, used_on_record={"appr-carol": "op-00007"}))
+    assert isinstance(refusal, ApprovalInvalid) and refusal.details == {"approval_id": "appr-carol"}
+
+
+def test_an_earlier_use_of_another_approval_does_not_refuse_this_one() -> None:
+    assert check(facts(used_on_record={"appr-dave": "op-00007"})) is None
 
 
 def test_a_preview_of_another_stack_is_refused() -> None:
@@ -181,5 +200,5 @@ def test_state_rules_wait_until_the_state_is_known() -> None:
 
 
 def test_every_rule_is_in_its_table_once() -> None:
-    assert len(requirements.RULES) == len(set(requirements.RULES)) == 12
+    assert len(requirements.RULES) == len(set(requirements.RULES)) == 14
     assert len(requirements.APPROVAL_RULES) == len(set(requirements.APPROVAL_RULES)) == 7

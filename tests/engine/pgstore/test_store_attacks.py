@@ -1,7 +1,9 @@
 """Attacks on the shared store by an agent with a shell, each asserting the safe behaviour: without the database's
 credentials (another OS user on a host that runs an engine) and with them (a CI job's environment: rows deleted,
-forged or rewritten, leases stolen, the store stalled). Holes the store cannot close on its own are
-xfail(strict) with the reason and where the fix belongs (docs/security.md, "The shared store")."""
+forged or rewritten, leases stolen, the store stalled). What the store cannot refuse on its own (a rewritten audit
+tail, a planted preview with an audit record of its own, a deleted single-use row) is refused outside it, by the
+anchor, the engine's seal on its previews and the audit trail as a second witness of single use (docs/security.md,
+"The shared store")."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from engine.approvals import ApprovalStore
+from engine.approvals import Approval, ApprovalStore, Method
 from engine.audit.postgres import PostgresAuditStore
+from engine.console.views import trusted
 from engine.errors import ApprovalInvalid, AuditUnavailable, DataMcpError, LeaseLost, StalePreview, StoreUnavailable
 from engine.operations import Engine, sessions
 from engine.pgstore import previews as pg_previews
@@ -30,6 +33,7 @@ from engine.pgstore.running import PgRunning
 from engine.previews import PreviewRecord
 from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
+from engine.trust.proofs import signed
 from engine.vocabulary import Tool
 from tests.engine.pgstore.test_shared_records import approval, preview, record
 
@@ -305,14 +309,6 @@ def test_rows_rewritten_with_the_credentials_release_nothing(engine: Engine) -> 
     assert engine.up(STACK, user="alice", preview_id=preview_id, approval_id=[bob, carol]).applied
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="single use rests on the approvals_used row alone: the state digest returns to the preview's after a "
-    "destroy, so an approval whose row was deleted applies again. Fix outside the store (engine/operations): bind "
-    "something that only grows (the stack's update count) into the state digest, or refuse an approval the audit "
-    "trail shows an earlier up/destroy using",
-)
 def test_an_approval_whose_used_row_was_deleted_does_not_run_again(engine: Engine) -> None:
     db: Database = engine.approvals.db  # type: ignore[attr-defined]
     first = engine.preview(STACK, user="alice").preview_id
@@ -323,21 +319,14 @@ def test_an_approval_whose_used_row_was_deleted_does_not_run_again(engine: Engin
     teardown_ids = approved(engine, teardown.preview_id)
     engine.destroy(STACK, user="alice", preview_id=teardown.preview_id, approval_id=teardown_ids)
     db.execute("DELETE FROM approvals_used")  # the agent, with the store's URL
-    refused(engine, lambda: engine.up(STACK, user="alice", preview_id=first, approval_id=ids))
+    again = refused(engine, lambda: engine.up(STACK, user="alice", preview_id=first, approval_id=ids))
+    assert isinstance(again, ApprovalInvalid) and "already used" in again.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a preview is vouched for only by the audit record its operation_id names, and with the credentials that "
-    "record can be appended (the chain is public arithmetic; the next checkpoint signs it): a planted copy of a real "
-    "preview that shows no changes, with the real plan and digests, is approved and applies the real changes. Fix "
-    "outside the store (engine/operations/preview.py, approval_flow.py): sign the preview's binding with the "
-    "server's (notary) key when it is saved and check that signature before approving or applying",
-)
-def test_a_planted_preview_with_a_forged_audit_record_is_neither_approved_nor_applied(
-    engine: Engine, pg_url: str
-) -> None:
+def planted_copy(engine: Engine, pg_url: str) -> str:
+    """A copy of a real preview planted in the store, showing no changes but keeping the real plan and digests,
+    with an audit record appended that carries its binding (the chain is public arithmetic; the next checkpoint
+    signs it). Its id."""
     db: Database = engine.approvals.db  # type: ignore[attr-defined]
     real = engine.previews.get(engine.preview(STACK, user="alice").preview_id)
     planted_id, op_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -364,6 +353,13 @@ def test_a_planted_preview_with_a_forged_audit_record_is_neither_approved_nor_ap
     summary = {**recorded.summary, "binding": planted.binding()}
     forger.append(recorded.model_copy(update={"id": op_id, "summary": summary}))
     forger.close()
+    return planted_id
+
+
+def test_a_planted_preview_with_a_forged_audit_record_is_neither_approved_nor_applied(
+    engine: Engine, pg_url: str
+) -> None:
+    planted_id = planted_copy(engine, pg_url)
     try:  # people approve what they are shown: nothing
         ids = approved(engine, planted_id)
         engine.up(STACK, user="alice", preview_id=planted_id, approval_id=ids)
@@ -372,14 +368,37 @@ def test_a_planted_preview_with_a_forged_audit_record_is_neither_approved_nor_ap
     assert cloud(engine) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the continuity check compares only the number of records with the anchor, and a checkpoint signs "
-    "whatever head it finds: records rewritten (rechained, their checkpoints deleted) keeping the count are signed "
-    "by the next operation and the anchor moves onto them. Fix outside the store (engine/audit/trail.py): refuse "
-    "unless the record at the anchor's seq still has the anchor's hash before appending or checkpointing",
-)
+def test_a_planted_preview_approved_where_nobody_could_check_it_is_not_applied(engine: Engine, pg_url: str) -> None:
+    """Approvers who keep an audit trail and key of their own cannot tell a planted preview; the apply can."""
+    planted_id = planted_copy(engine, pg_url)
+    preview_ = engine.previews.get(planted_id)
+    signer = engine.parts.trust.dev_signer
+    assert signer is not None
+    ids = []
+    for who in ("bob", "carol"):
+        draft = Approval(
+            preview_id=planted_id,
+            kind=preview_.kind,
+            stack=preview_.stack,
+            binding=preview_.binding(),
+            approver=who,
+            requested_by=preview_.user,
+            expires_epoch=preview_.expires_epoch,
+            method=Method.DEV,
+        )
+        ids.append(engine.approvals.save(signed(draft, signer)).approval_id)
+    up = lambda: engine.up(STACK, user="alice", preview_id=planted_id, approval_id=ids)  # noqa: E731
+    assert isinstance(refused(engine, up), StalePreview)
+
+
+def test_a_planted_preview_is_never_put_before_reviewers(engine: Engine, pg_url: str) -> None:
+    planted_id = planted_copy(engine, pg_url)
+    with pytest.raises(StalePreview):
+        engine.request_apply(planted_id, user="alice", reason="please approve")
+    assert not engine.review(planted_id).recorded
+    assert not trusted(engine, engine.previews.get(planted_id))  # the console neither lists nor offers it
+
+
 def test_an_audit_tail_rewritten_to_the_same_length_is_found(engine: Engine, pg_url: str) -> None:
     journal = engine.parts.journal
     for who in ("alice", "mallory"):
