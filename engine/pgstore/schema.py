@@ -73,12 +73,15 @@ def current_version(cur: psycopg.Cursor[Any]) -> int:
 
 
 def migrate(cur: psycopg.Cursor[Any]) -> int:
-    """Apply the migrations this database lacks, one version each; the schema version after."""
+    """Apply the migrations this database lacks, one version each; the schema version after. A database already at
+    this version is left as it is, so servers can run under a role that may not change the schema."""
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-    cur.execute("CREATE TABLE IF NOT EXISTS datamcp_schema (version INTEGER NOT NULL)")
     version = current_version(cur)
     if version > VERSION:
         raise StoreUnavailable(f"the database has schema version {version}, newer than this DataMCP knows ({VERSION})")
+    if version == VERSION:
+        return VERSION
+    cur.execute("CREATE TABLE IF NOT EXISTS datamcp_schema (version INTEGER NOT NULL)")
     for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
         cur.execute(sql)  # a fixed migration, no parameters
         cur.execute("INSERT INTO datamcp_schema (version) VALUES (%s)", (number,))

@@ -150,3 +150,17 @@ def test_reading_the_schema_version_changes_nothing(pg_url: str) -> None:
         assert fresh.one("SELECT to_regclass('datamcp_schema')") == (None,)  # doctor without --fix wrote nothing
     finally:
         fresh.close()
+
+
+def test_a_store_at_the_current_version_opens_under_a_role_that_may_not_change_the_schema(
+    db: Database, pg_url: str
+) -> None:
+    """Servers may run without DDL (docs/deployment.md): opening a migrated store creates nothing."""
+    db.execute("CREATE ROLE no_ddl LOGIN")
+    db.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    db.execute("GRANT SELECT ON datamcp_schema TO no_ddl")
+    server = Database(pg_url.replace("://datamcp@", "://no_ddl@"))
+    try:
+        assert server.version() == db.version()
+    finally:
+        server.close()
