@@ -55,8 +55,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: MCP tasks (engine/task_records.py)
     """
     CREATE TABLE tasks (
-        task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, data TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        expires_epoch DOUBLE PRECISION NOT NULL
+        task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, data TEXT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), expires_epoch DOUBLE PRECISION NOT NULL
     );
     CREATE INDEX tasks_expiry ON tasks(expires_epoch);
     """,

@@ -88,7 +88,7 @@ def test_real_providers_refuse_a_stack_the_simulator_deployed(engine: Engine, sa
     approval = engine.approve(preview.preview_id, approver="bob").approval_id
     assert engine.up(STACK, user="alice", preview_id=preview.preview_id, approval_id=approval).applied
     real = Engine(sandbox_settings.model_copy(update={"sandbox": False}))
-    with pytest.raises(SandboxModeMismatch, match="deployed with the simulated cloud"):
+    with pytest.raises(SandboxModeMismatch, match="resources were made with the simulated cloud"):
         real.preview(STACK, user="alice")
     assert real.list_operations(limit=1).items[0].status == "refused"
 
