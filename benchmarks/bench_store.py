@@ -11,7 +11,6 @@ import json
 import multiprocessing
 import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from engine.approvals import Approval, Method
+from engine.approvals import Approval
 from engine.errors import ApprovalInvalid, DataMcpError
 from engine.operations import Engine
 from engine.pgstore.approvals import PgApprovalStore
@@ -31,7 +30,6 @@ from engine.pgstore.database import Database
 from engine.pgstore.leases import POLL_SECONDS, StackLeases
 from engine.pgstore.previews import PgPreviewStore
 from engine.settings import Settings
-from engine.vocabulary import Kind
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("aws-dev", "aws-prod", "gcp-dev", "gcp-prod")
@@ -67,17 +65,9 @@ def timed(fn: Callable[..., object], *args: Any) -> float:
 
 def approval() -> Approval:
     """A well-formed approval (the store checks ids and keeps the JSON; signatures are the engine's business)."""
-    return Approval(
-        preview_id=str(uuid.uuid4()),
-        kind=Kind.UPDATE,
-        stack="aws-dev",
-        binding="0" * 64,
-        approver="bob",
-        requested_by="bench",
-        expires_epoch=int(time.time()) + 3600,
-        method=Method.DEV,
-        signature="bench",
-    )
+    from tests.engine.test_approvals import approval as built
+
+    return built(str(uuid.uuid4()), str(uuid.uuid4()))
 
 
 def approvals(db: Database, count: int) -> dict[str, Any]:
@@ -190,13 +180,9 @@ def handovers(db: Database, rounds: int, ttl: float) -> dict[str, Any]:
 
 def sandbox_root(work: Path) -> Path:
     """A private project root, as tests/conftest.py's sandbox_settings builds it."""
-    root = work / "project"
-    root.mkdir()
-    for source in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy(source, root / source.name)
-    (root / "stacks").symlink_to(ROOT / "stacks")  # Pulumi.yaml's `main` must exist
-    (root / "policies").symlink_to(ROOT / "policies")
-    return root
+    from tests.project import sandbox_project
+
+    return sandbox_project(work)
 
 
 def host_settings(work: Path, url: str, name: str, ttl: float) -> dict[str, Any]:

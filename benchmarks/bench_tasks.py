@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -20,19 +19,9 @@ from mcp.client.stdio import stdio_client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.mcpserver import task_client as tasks  # noqa: E402 - the tests' client of the extension
+from tests.project import sandbox_project  # noqa: E402
 
 STACKS = ("aws-dev", "aws-prod", "gcp-dev", "gcp-prod")
-
-
-def project(base: Path) -> Path:
-    """A sandbox project root like the tests' (stack files copied, stacks/ and policies/ linked)."""
-    root = base / "project"
-    root.mkdir()
-    for source in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy(source, root / source.name)
-    for folder in ("stacks", "policies"):
-        (root / folder).symlink_to(ROOT / folder)
-    return root
 
 
 def ms(values: list[float]) -> str:
@@ -44,7 +33,7 @@ def ms(values: list[float]) -> str:
 async def run(count: int, base: Path) -> None:
     env = {
         **os.environ,
-        "DATAMCP_PROJECT_ROOT": str(project(base)),
+        "DATAMCP_PROJECT_ROOT": str(sandbox_project(base)),
         "DATAMCP_STATE_DIR": str(base / "state"),
         "DATAMCP_TOOLS_DIR": str(ROOT / ".tools" / "bin"),
         "DATAMCP_SANDBOX": "1",

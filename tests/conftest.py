@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from engine.mocks import ProgramRun, run_program
 from engine.settings import Settings, default_project_root
+from tests.project import sandbox_project
 
 PROJECT_ROOT = default_project_root()
 
@@ -43,14 +43,8 @@ def mock_run() -> Callable[..., ProgramRun]:
 @pytest.fixture
 def sandbox_settings(tmp_path: Path) -> Settings:
     """A private project root (Pulumi.yaml and the stack files copied) with a file backend and the simulated cloud."""
-    root = tmp_path / "project"
-    root.mkdir()
-    for source in [PROJECT_ROOT / "Pulumi.yaml", *PROJECT_ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy(source, root / source.name)
-    (root / "stacks").symlink_to(PROJECT_ROOT / "stacks")  # Pulumi.yaml's `main` must exist
-    (root / "policies").symlink_to(PROJECT_ROOT / "policies")  # the policy pack, found where a checkout has it
     return Settings(
-        project_root=root,
+        project_root=sandbox_project(tmp_path),
         state_dir=tmp_path / "state",
         tools_dir=PROJECT_ROOT / ".tools" / "bin",
         sandbox=True,

@@ -79,6 +79,14 @@ async def answer(request: Awaitable[tasks.Task]) -> tasks.Task | MCPError:
         return exc
 
 
+async def stalled(cloud: Inventory, name: str = "gke-cluster", seconds: float = 120) -> None:
+    """Wait until the apply has reached the resource whose create the fault stalls."""
+    deadline = time.monotonic() + seconds
+    while not any(name in r["urn"] for r in cloud.list("datamcp", STACK)):
+        assert time.monotonic() < deadline, f"the stalled resource {name} never started"
+        await asyncio.sleep(0.2)
+
+
 def payload(result: dict[str, Any]) -> dict[str, Any]:
     """The tool's JSON answer inside a stored CallToolResult."""
     return json.loads(CallToolResult.model_validate(result).content[0].text)  # type: ignore[union-attr]
@@ -174,10 +182,7 @@ def test_cancelling_an_apply_task_stops_it_and_says_how_far_it_got(
         async with http_session(server.url) as session:
             created = await tasks.start(session, "apply", {"preview_id": preview_id})
             assert isinstance(created, tasks.Created)
-            deadline = time.monotonic() + 120
-            while not any("gke-cluster" in r["urn"] for r in cloud.list("datamcp", STACK)):
-                assert time.monotonic() < deadline, "the stalled resource never started"
-                await asyncio.sleep(0.2)
+            await stalled(cloud)
             await tasks.cancel(session, created.task_id)
             return created.task_id, await tasks.wait(session, created.task_id)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from engine.operations import Engine
 from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
 from tests.mcpserver import task_client as tasks
-from tests.mcpserver.test_tasks import STACK, TOKENS, http_session
+from tests.mcpserver.test_tasks import STACK, TOKENS, http_session, stalled
 from tests.postgres import postgres_cluster
 
 pytestmark = pytest.mark.slow
@@ -72,10 +71,7 @@ def test_a_task_is_read_and_cancelled_through_another_replica(
                     await asyncio.to_thread(engine.approve, preview_id, approver=who)
                 apply = await tasks.start(on_a, "apply", {"preview_id": preview_id})
                 assert isinstance(apply, tasks.Created)
-                deadline = time.monotonic() + 120
-                while not any("gke-cluster" in r["urn"] for r in cloud.list("datamcp", STACK)):
-                    assert time.monotonic() < deadline, "the stalled resource never started"
-                    await asyncio.sleep(0.2)
+                await stalled(cloud)
                 await tasks.cancel(on_b, apply.task_id)  # B does not run it: the cancel goes through the store
                 return checked, await tasks.wait(on_b, apply.task_id)
 

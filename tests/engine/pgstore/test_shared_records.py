@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.approvals import Approval, Method
 from engine.audit import OperationRecord, now
 from engine.errors import ApprovalInvalid, PreviewNotFound, StoreUnavailable
 from engine.pgstore.approvals import PgApprovalStore
@@ -18,25 +17,11 @@ from engine.pgstore.database import Database
 from engine.pgstore.previews import PgPreviewStore
 from engine.pgstore.running import PgRunning
 from engine.previews import Digests, PreviewRecord
-from engine.vocabulary import Kind, Status
+from engine.vocabulary import Status
+from tests.engine.test_approvals import approval
 from tests.postgres import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def approval(approval_id: str = "appr-0001", preview_id: str = "prev-0001") -> Approval:
-    return Approval(
-        approval_id=approval_id,
-        preview_id=preview_id,
-        kind=Kind.UPDATE,
-        stack="aws-dev",
-        binding="b" * 64,
-        approver="bob",
-        requested_by="alice",
-        expires_epoch=int(time.time()) + 600,
-        method=Method.DEV,
-        signature="sig",
-    )
 
 
 def preview(preview_id: str, plan_file: str | None = None, created: float = 1.0) -> PreviewRecord:
