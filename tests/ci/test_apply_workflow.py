@@ -3,6 +3,7 @@ GitHub environment becomes the approver, signed by the server key. `gh` is a fak
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -17,7 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@functools.cache
 def server_key() -> str:
+    """The repository's server key secret (one for the whole run, as the repository has one)."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
@@ -64,14 +67,16 @@ def approve(runner: Any, fake_gh: Any, preview_id: str, approved_by: str) -> Any
     return runner.run(step, {**env, **fake_gh.env(), **trust})
 
 
-def previewed_by(runner: Any, requester: str) -> str:
-    """A saved preview of gcp-dev in the runner's state, made against the simulated cloud."""
+def previewed_by(runner: Any, requester: str, sealed: bool = True) -> str:
+    """A saved preview of gcp-dev in the runner's state, made against the simulated cloud: by preview.yml run by hand
+    from main (sealed with the server key), or by a pull request's job (no key: not sealed)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DATAMCP_")},
         "DATAMCP_STATE_DIR": str(runner.base / "state"),
         "DATAMCP_BACKEND_URL": (runner.base / "backend").as_uri(),
         "DATAMCP_AUDIT_URL": f"sqlite:///{runner.base / 'audit.db'}",
         "DATAMCP_SANDBOX": "1",
+        **({"DATAMCP_SERVER_KEY": server_key()} if sealed else {}),
     }
     done = subprocess.run(
         [str(Path(sys.executable).with_name("datamcp")), "preview", "gcp-dev", "--user", requester, "--format", "json"],
@@ -124,3 +129,11 @@ def test_fetching_a_malformed_preview_id_stops_before_any_download(runner: Any, 
     done = runner.run(step, {**env, **fake_gh.env()})
     assert done.returncode == 3 and "need a stack name and a preview id" in done.stderr
     assert fake_gh.calls() == [] and not (runner.workspace / ".state").exists()
+
+
+@pytest.mark.slow
+def test_a_pull_requests_preview_is_not_applied(runner: Any, fake_gh: Any) -> None:
+    """Its job ran the pull request's code without the server key: nothing vouches that the engine made it."""
+    preview_id = previewed_by(runner, "github:alice", sealed=False)
+    done = approve(runner, fake_gh, preview_id, approved_by="carol")
+    assert done.returncode == 4 and "does not match what the audit trail recorded" in done.stderr

@@ -26,8 +26,11 @@ PR = {
     "secrets.DATAMCP_CONFIG_PASSPHRASE": PASSPHRASE,
     **CLOUD_VARS,
 }
-SAME_REPO = {**PR, FORKED: "false"}
-FORK = {**PR, FORKED: "true", "github.actor": "mallory", "secrets.DATAMCP_CONFIG_PASSPHRASE": ""}
+SEALING = (
+    "github.event_name == 'workflow_dispatch' && github.ref == 'refs/heads/main' && secrets.DATAMCP_SERVER_KEY || ''"
+)
+SAME_REPO = {**PR, FORKED: "false", SEALING: ""}  # a pull request's job never holds the server key
+FORK = {**PR, FORKED: "true", "github.actor": "mallory", "secrets.DATAMCP_CONFIG_PASSPHRASE": "", SEALING: ""}
 
 
 def comment_files(runner: Any) -> dict[str, str]:
