@@ -81,8 +81,16 @@ def locate(settings: Settings, name: str, path: str | None = None) -> Tool:
 
 
 def require_pulumi(settings: Settings) -> Path:
-    """The pulumi binary of the pinned version, or a ToolchainError that says how to get it."""
-    return require_tool(settings, "pulumi", PULUMI_VERSION)
+    """The pulumi binary of the pinned version, or a ToolchainError that says how to get it. A provider plugin
+    beside it is refused: the CLI would prefer it to the sandbox's simulated providers and the built real ones."""
+    binary = require_tool(settings, "pulumi", PULUMI_VERSION)
+    beside = sorted(p.name for p in binary.parent.glob("pulumi-resource-*"))
+    if beside:
+        raise ToolchainError(
+            f"provider plugins next to pulumi in {binary.parent}: {', '.join(beside)}; remove them (`make bootstrap` "
+            "builds providers into .tools/plugins)"
+        )
+    return binary
 
 
 def require_tool(settings: Settings, name: str, version: str) -> Path:

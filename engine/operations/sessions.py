@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi
+import yaml
 from pulumi import automation as auto
 
 from engine.catalog import StackCatalog, StackConfigError
@@ -45,6 +46,30 @@ T = TypeVar("T")
 # see a half-built module ("module 'pulumi_aws.ec2' has no attribute 'Vpc'"). Program bodies only register resources
 # (the engine does the work afterwards), so running one body at a time costs little.
 PROGRAM_BODY = threading.Lock()
+
+
+CREDENTIAL_KEYS = frozenset(
+    {"token", "password", "client-key-data", "id-token", "refresh-token", "access-token", "client-secret"}
+)
+
+
+def kubeconfig_credentials(text: str) -> list[str]:
+    """The credentials of a kubeconfig's users (tokens, passwords, private keys, auth-provider secrets)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    users = doc.get("users") if isinstance(doc, dict) else None
+    return _credentials([u.get("user") for u in users if isinstance(u, dict)] if isinstance(users, list) else [])
+
+
+def _credentials(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [c for item in value for c in _credentials(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [v for k, v in value.items() if k in CREDENTIAL_KEYS and isinstance(v, str)]
+    return found + _credentials([v for v in value.values() if isinstance(v, dict | list)])
 
 
 class StackSessions:
@@ -122,12 +147,19 @@ class StackSessions:
         cloud = self.catalog.entry(stack).cloud
         return simulated_packages(self.settings.sandbox, cloud, self.settings.kubeconfig is not None)
 
+    def _cluster_kubeconfig(self, stack: str) -> Path | None:
+        """The real cluster's kubeconfig when `stack` runs on it, else None."""
+        if self.settings.kubeconfig is None or self.catalog.entry(stack).cloud != "kubernetes":
+            return None
+        return self.settings.kubeconfig
+
     def _cluster_config(self, stack: str, handle: auto.Stack) -> None:
         """A Kubernetes stack on the configured real cluster gets its kubeconfig as a secret (after every sync of
         the stack file, which drops it)."""
-        if self.settings.kubeconfig is None or self.catalog.entry(stack).cloud != "kubernetes":
+        kubeconfig = self._cluster_kubeconfig(stack)
+        if kubeconfig is None:
             return
-        text = read_regular(self.settings.kubeconfig).decode()
+        text = read_regular(kubeconfig).decode()
         handle.set_config(f"{self.catalog.project}:kubeconfig", auto.ConfigValue(value=text, secret=True))
 
     def _program(self) -> Callable[[], None]:
@@ -160,12 +192,23 @@ class StackSessions:
             values = [v.value for v in handle.get_all_config().values() if v.secret]
             with self._lock:
                 self._secrets[key] = values
-        op.masker.add(*self._secrets[key])
+        op.masker.add(*self._secrets[key], *self._cluster_secrets(handle.name))
+
+    def _cluster_secrets(self, stack: str) -> list[str]:
+        """The kubeconfig as it is now (it is rotated without the stack file changing) and each credential in it, so
+        an error that echoes a bare token is masked too."""
+        kubeconfig = self._cluster_kubeconfig(stack)
+        if kubeconfig is None:
+            return []
+        text = read_regular(kubeconfig).decode()
+        return [text, *kubeconfig_credentials(text)]
 
     def digests(self, stack: str, deployment: dict[str, Any]) -> Digests:
         """What an approved apply must still match: program source, stack config, state and policy pack."""
         root = self.settings.project_root
         configs = [root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"]  # project-level config counts too
+        cluster = self._cluster_kubeconfig(stack)  # another cluster (or none: simulated) is another apply
+        configs += [cluster] if cluster is not None else []
         state = json.dumps({k: v for k, v in deployment.items() if k != "manifest"}, sort_keys=True)
         return Digests(
             policy=bundle_digest(self.settings.policy_dir),

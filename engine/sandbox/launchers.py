@@ -24,6 +24,9 @@ def write_launchers(
     bin_dir = sandbox_dir / name
     bin_dir.mkdir(parents=True, exist_ok=True)
     interpreter = python or sys.executable
+    for stray in bin_dir.glob("pulumi-resource-*"):
+        if stray.name.removeprefix("pulumi-resource-") not in packages:
+            stray.unlink()  # a plugin planted here would run as a provider meant to be real (or another simulated one)
     for package in sorted(packages):
         script = bin_dir / f"pulumi-resource-{package}"
         body = (
