@@ -6,10 +6,10 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from components.base import ComponentArgs, child
-from components.k8s.helm_release import HelmRelease, HelmReleaseArgs
+from components.k8s.helm_release import HelmRelease, HelmReleaseArgs, check_local_chart
 from components.k8s.values import is_pinned
 
 ARGOCD_REPOSITORY = "https://argoproj.github.io/argo-helm"
@@ -34,6 +34,11 @@ class ArgoCdArgs(ComponentArgs):
     )
     values: dict[str, Any] = Field(default_factory=dict)
     expose_server: bool = Field(False, description="Allow a LoadBalancer service for the server (off by default).")
+
+    @field_validator("chart_path")
+    @classmethod
+    def _in_repository(cls, value: str | None) -> str | None:
+        return check_local_chart(value) if value is not None else None
 
     @model_validator(mode="after")
     def _not_public(self) -> ArgoCdArgs:

@@ -25,6 +25,15 @@ def cluster_provider(
     return k8s.Provider(name, kubeconfig=kubeconfig, enable_server_side_apply=True, opts=opts)
 
 
+def check_local_chart(chart: str) -> str:
+    """A chart folder of this repository, named by its relative path (what the program digest covers)."""
+    if Path(chart).is_absolute() or ".." in Path(chart).parts:
+        raise ValueError(f"local chart {chart!r} must be a relative path inside this repository")
+    if not (REPO_ROOT / chart / "Chart.yaml").is_file():
+        raise ValueError(f"local chart {chart!r} has no Chart.yaml")
+    return chart
+
+
 class HelmReleaseArgs(ComponentArgs):
     provider: Any = Field(description="The explicit kubernetes.Provider of the target cluster (required).")
     chart: str = Field(min_length=1, description="A chart name in `repository`, or a path to a chart in this repo.")
@@ -53,10 +62,7 @@ class HelmReleaseArgs(ComponentArgs):
     @model_validator(mode="after")
     def _chart_source(self) -> HelmReleaseArgs:
         if self.repository is None:
-            if Path(self.chart).is_absolute() or ".." in Path(self.chart).parts:
-                raise ValueError(f"local chart {self.chart!r} must be a relative path inside this repository")
-            if not (self.local_chart_path() / "Chart.yaml").is_file():
-                raise ValueError(f"local chart {self.chart!r} has no Chart.yaml")
+            check_local_chart(self.chart)
         else:
             if not self.repository.startswith(("https://", "oci://")):
                 raise ValueError("repository must be an https:// or oci:// URL")

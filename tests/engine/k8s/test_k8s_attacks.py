@@ -160,11 +160,6 @@ def test_a_simulated_preview_is_not_applied_to_the_real_cluster(sandbox_settings
         real.up(STACK, user="alice", preview_id=preview.preview_id, approval_id=approved(real, preview.preview_id))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ArgoCdArgs.chart_path is not held to a relative path inside the repository as HelmReleaseArgs.chart is: "
-    "a chart outside the digested charts/ tree can change between preview and apply (fix in components/k8s/argocd.py)",
-)
 @pytest.mark.parametrize("absolute", [True, False], ids=["absolute", "dotdot"])
 def test_an_argo_cd_chart_outside_the_repository_is_refused(absolute: bool, tmp_path: Path) -> None:
     from components.k8s import ArgoCdArgs
