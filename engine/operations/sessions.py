@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi
-import yaml
 from pulumi import automation as auto
 
 from engine.catalog import StackCatalog, StackConfigError
 from engine.errors import OperationCancelled, OperationFailed, StackBusy, StackConfigInvalid
 from engine.operations.cancellation import Cancellation
+from engine.operations.cluster import Cluster
 from engine.operations.context import HOST, OperationContext
 from engine.operations.failures import FailureKind, classify, last_error
 from engine.operations.workdir import link_charts, sync_workdir
@@ -24,7 +24,6 @@ from engine.policy.opa import bundle_digest
 from engine.previews import Digests, file_sha256, tree_digest
 from engine.sandbox.mode import ensure_mode, simulated_packages
 from engine.settings import Settings
-from engine.store_files import read_regular
 from engine.vocabulary import Status
 from engine.workspace import pulumi_command, stack_handle
 
@@ -48,36 +47,13 @@ T = TypeVar("T")
 PROGRAM_BODY = threading.Lock()
 
 
-CREDENTIAL_KEYS = frozenset(
-    {"token", "password", "client-key-data", "id-token", "refresh-token", "access-token", "client-secret"}
-)
-
-
-def kubeconfig_credentials(text: str) -> list[str]:
-    """The credentials of a kubeconfig's users (tokens, passwords, private keys, auth-provider secrets)."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return []
-    users = doc.get("users") if isinstance(doc, dict) else None
-    return _credentials([u.get("user") for u in users if isinstance(u, dict)] if isinstance(users, list) else [])
-
-
-def _credentials(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [c for item in value for c in _credentials(item)]
-    if not isinstance(value, dict):
-        return []
-    found = [v for k, v in value.items() if k in CREDENTIAL_KEYS and isinstance(v, str)]
-    return found + _credentials([v for v in value.values() if isinstance(v, dict | list)])
-
-
 class StackSessions:
     """Handles are reused (one operation at a time each): selecting a stack costs a CLI call."""
 
     def __init__(self, settings: Settings, catalog: StackCatalog, cancellation: Cancellation) -> None:
         self.settings = settings
         self.catalog = catalog
+        self.cluster = Cluster(settings, catalog)
         self.cancellation = cancellation
         self._idle: dict[str, list[auto.Stack]] = {}
         self._secrets: dict[str, list[str]] = {}
@@ -98,7 +74,7 @@ class StackSessions:
                 reused = idle.pop() if idle else None
             if reused is not None:
                 self._workdir(stack)
-                self._cluster_config(stack, reused)
+                self.cluster.configure(stack, reused)
                 reused.workspace.pulumi_command = command
                 op.handle = reused
                 return reused
@@ -128,7 +104,7 @@ class StackSessions:
                         create=create,
                         simulated=self.simulated(stack),
                     )
-                    self._cluster_config(stack, handle)
+                    self.cluster.configure(stack, handle)
                     return handle
                 except auto.StackAlreadyExistsError:
                     if attempt == 2:
@@ -146,21 +122,6 @@ class StackSessions:
         """The providers the sandbox stands in for on `stack` (none outside the sandbox)."""
         cloud = self.catalog.entry(stack).cloud
         return simulated_packages(self.settings.sandbox, cloud, self.settings.kubeconfig is not None)
-
-    def _cluster_kubeconfig(self, stack: str) -> Path | None:
-        """The real cluster's kubeconfig when `stack` runs on it, else None."""
-        if self.settings.kubeconfig is None or self.catalog.entry(stack).cloud != "kubernetes":
-            return None
-        return self.settings.kubeconfig
-
-    def _cluster_config(self, stack: str, handle: auto.Stack) -> None:
-        """A Kubernetes stack on the configured real cluster gets its kubeconfig as a secret (after every sync of
-        the stack file, which drops it)."""
-        kubeconfig = self._cluster_kubeconfig(stack)
-        if kubeconfig is None:
-            return
-        text = read_regular(kubeconfig).decode()
-        handle.set_config(f"{self.catalog.project}:kubeconfig", auto.ConfigValue(value=text, secret=True))
 
     def _program(self) -> Callable[[], None]:
         """The stack program, remembering a config error it raised so the failure can say which key is wrong."""
@@ -192,22 +153,13 @@ class StackSessions:
             values = [v.value for v in handle.get_all_config().values() if v.secret]
             with self._lock:
                 self._secrets[key] = values
-        op.masker.add(*self._secrets[key], *self._cluster_secrets(handle.name))
-
-    def _cluster_secrets(self, stack: str) -> list[str]:
-        """The kubeconfig as it is now (it is rotated without the stack file changing) and each credential in it, so
-        an error that echoes a bare token is masked too."""
-        kubeconfig = self._cluster_kubeconfig(stack)
-        if kubeconfig is None:
-            return []
-        text = read_regular(kubeconfig).decode()
-        return [text, *kubeconfig_credentials(text)]
+        op.masker.add(*self._secrets[key], *self.cluster.secrets(handle.name))
 
     def digests(self, stack: str, deployment: dict[str, Any]) -> Digests:
         """What an approved apply must still match: program source, stack config, state and policy pack."""
         root = self.settings.project_root
         configs = [root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"]  # project-level config counts too
-        cluster = self._cluster_kubeconfig(stack)  # another cluster (or none: simulated) is another apply
+        cluster = self.cluster.kubeconfig(stack)  # another cluster (or none: simulated) is another apply
         configs += [cluster] if cluster is not None else []
         state = json.dumps({k: v for k, v in deployment.items() if k != "manifest"}, sort_keys=True)
         return Digests(

@@ -23,12 +23,8 @@ def approvals(engine: Engine, preview_id: str) -> list[str]:
     return [engine.approve(preview_id, approver=who).approval_id for who in ("bob", "carol")]
 
 
-def test_a_lease_taken_over_after_it_was_granted_stops_the_apply(
-    sandbox_settings: Settings, pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = Engine(sandbox_settings.model_copy(update={"store_url": pg_url, "audit_url": pg_url}))
-    preview_id = engine.preview(STACK, user="alice").preview_id
-    ids = approvals(engine, preview_id)
+def lose_each_lease_once_granted(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Another holder takes every lease right after this engine was granted it; the leases, for clean-up."""
     leases, real_hold = engine.parts.locks, engine.parts.locks.hold
 
     @contextmanager
@@ -38,6 +34,28 @@ def test_a_lease_taken_over_after_it_was_granted_stops_the_apply(
             yield lease
 
     monkeypatch.setattr(leases, "hold", hold_then_lose)
+    return leases
+
+
+def test_a_refresh_whose_lease_was_taken_over_runs_no_cli(
+    sandbox_settings: Settings, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fence right before the CLI (a refresh uses no approval: nothing else stops it)."""
+    engine = Engine(sandbox_settings.model_copy(update={"store_url": pg_url, "audit_url": pg_url}))
+    lose_each_lease_once_granted(engine, monkeypatch)
+    with pytest.raises(LeaseLost, match="expired or passed to another holder"):
+        engine.refresh(STACK, user="alice", preview_only=False)
+    refresh = next(r for r in engine.list_operations(limit=20).items if r.tool == "refresh")
+    assert refresh.status == "refused" and not refresh.stdout
+
+
+def test_a_lease_taken_over_after_it_was_granted_stops_the_apply(
+    sandbox_settings: Settings, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(sandbox_settings.model_copy(update={"store_url": pg_url, "audit_url": pg_url}))
+    preview_id = engine.preview(STACK, user="alice").preview_id
+    ids = approvals(engine, preview_id)
+    leases = lose_each_lease_once_granted(engine, monkeypatch)
     with pytest.raises(LeaseLost, match="expired or passed to another holder"):
         engine.up(STACK, user="alice", preview_id=preview_id, approval_id=ids)
     assert Inventory(sandbox_settings.sandbox_dir).list("datamcp", STACK) == []  # type: ignore[arg-type]
