@@ -92,6 +92,19 @@ class AwsStackConfig(_Section):
     policy_exceptions: dict[str, str] = Field(default_factory=dict)
 
 
+class ScaleConfig(_Section):
+    resources: int = Field(100, ge=10, le=20_000, description="Components and resources to build (even).")
+
+
+class ScaleStackConfig(_Section):
+    """The scale stack (stacks/scale.py): hardened buckets and ops-log tables up to `scale.resources`."""
+
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
+    tags: dict[str, str] = Field(default_factory=dict)
+    policy_exceptions: dict[str, str] = Field(default_factory=dict)
+
+
 class GcpNetworkConfig(_Section):
     cidr: str = "10.10.0.0/20"
     pods_cidr: str = "10.20.0.0/14"

@@ -10,9 +10,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from stacks.aws import aws_stack
-from stacks.config import AwsStackConfig, GcpStackConfig, K8sStackConfig
+from stacks.config import AwsStackConfig, GcpStackConfig, K8sStackConfig, ScaleStackConfig
 from stacks.gcp import gcp_stack
 from stacks.k8s import k8s_stack
+from stacks.scale import scale_stack
 
 STACK_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -49,6 +50,14 @@ STACKS: dict[str, StackSpec] = {
             "AWS production: NAT per AZ, private API only, deletion protection",
             AwsStackConfig,
             aws_stack,
+        ),
+        StackSpec(
+            "aws-scale",
+            "aws",
+            "dev",
+            "Sandbox scale test: N hardened buckets and tables from the real components (datamcp:scale)",
+            ScaleStackConfig,
+            scale_stack,
         ),
         StackSpec(
             "gcp-dev",

@@ -157,8 +157,8 @@ def test_drift_is_scheduled_and_opens_issues() -> None:
 @pytest.mark.parametrize(
     ("changed", "expected"),
     [
-        ("components/aws/network.py", ["aws-dev", "aws-prod", "gcp-dev", "gcp-prod", "k8s-local"]),
-        ("engine/operations.py", ["aws-dev", "aws-prod", "gcp-dev", "gcp-prod", "k8s-local"]),
+        ("components/aws/network.py", ["aws-dev", "aws-prod", "aws-scale", "gcp-dev", "gcp-prod", "k8s-local"]),
+        ("engine/operations.py", ["aws-dev", "aws-prod", "aws-scale", "gcp-dev", "gcp-prod", "k8s-local"]),
         ("Pulumi.gcp-prod.yaml", ["gcp-prod"]),
         ("Pulumi.aws-dev.yaml\nPulumi.gcp-dev.yaml\ndocs/x.md", ["aws-dev", "gcp-dev"]),
         ("docs/ci.md\ntests/test_x.py", []),

@@ -36,7 +36,7 @@ def cli(sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pyt
 def test_the_approval_flow_and_exit_codes(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("stacks", "--json")
     names = [s["name"] for s in json.loads(out)]
-    assert code == EXIT_OK and names == ["aws-dev", "aws-prod", "gcp-dev", "gcp-prod", "k8s-local"]
+    assert code == EXIT_OK and names == ["aws-dev", "aws-prod", "aws-scale", "gcp-dev", "gcp-prod", "k8s-local"]
     code, out, _ = cli("up", "gcp-dev", "--user", "alice")
     assert code == EXIT_OK and "dry run: nothing was changed" in out
     preview_id = re.search(r"Preview (\S+) of gcp-dev", out).group(1)  # type: ignore[union-attr]

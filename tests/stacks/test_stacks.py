@@ -29,11 +29,12 @@ def only(result: SynthResult, typ: str) -> SynthResource:
     return found[0]
 
 
-def test_registry_lists_five_stacks_with_cloud_environment_and_model() -> None:
+def test_registry_lists_six_stacks_with_cloud_environment_and_model() -> None:
     specs = registry.list_stacks()
     assert [(s.name, s.cloud, s.environment) for s in specs] == [
         ("aws-dev", "aws", "dev"),
         ("aws-prod", "aws", "prod"),
+        ("aws-scale", "aws", "dev"),
         ("gcp-dev", "gcp", "dev"),
         ("gcp-prod", "gcp", "prod"),
         ("k8s-local", "kubernetes", "dev"),
