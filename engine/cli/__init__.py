@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -24,14 +25,34 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    one_shot = argv is None  # the process's own command line; tests and other callers pass argv
+    if one_shot:
+        # Importing the cloud SDKs allocates hundreds of thousands of tracked objects: at the default threshold
+        # (700) that is ~600 young collections for nothing, as nearly all of it lives until the process exits.
+        gc.set_threshold(10_000)
     try:
-        code = _run(args)
-        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
-    except BrokenPipeError:
-        _drop_stdout()
-        return EXIT_BROKEN_PIPE
-    return code
+        args = build_parser().parse_args(argv)
+        try:
+            code = _run(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        except BrokenPipeError:
+            _drop_stdout()
+            return EXIT_BROKEN_PIPE
+        return code
+    finally:
+        if one_shot:
+            _skip_exit_collections()
+
+
+def _skip_exit_collections() -> None:
+    """Leave what the process loaded to the OS at exit instead of to the collector.
+
+    Once the interpreter tears the modules down at exit, the cloud SDKs' hundreds of thousands of objects sit in
+    reference cycles that the shutdown collections find and free one by one: ~0.6 s of a 2 s `datamcp synth`.
+    Frozen objects are never collected (the MCP server freezes what it loaded after warm-up too): atexit handlers
+    still run and objects freed by reference counting are still finalized; only objects in cycles are not freed.
+    """
+    gc.freeze()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""The `datamcp` commands: each turns parsed arguments into one engine call and prints its result."""
+"""The `datamcp` commands: each turns parsed arguments into one engine call and prints its result.
+
+What only some commands need (the engine, the doctor, the trust package) is imported inside them: every `datamcp`
+process imports this module, and `datamcp synth` should not pay for the rest.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.render import preview_markdown, preview_text, review_text, synth_json, synth_markdown, synth_tree
-from engine.doctor import run_checks
 from engine.errors import ExitCode, InvalidInput
 from engine.results import ProgressEvent
 from engine.settings import Settings
-from engine.trust.proofs import DEV_WARNING
 from engine.vocabulary import ProgressKind, urn_name
 
 EXIT_OK, EXIT_FAILED, EXIT_DRIFT = ExitCode.OK, ExitCode.FAILED, ExitCode.DRIFT
@@ -53,6 +55,8 @@ class _ProgressBar:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.doctor import run_checks
+
     report = run_checks(settings, fix=args.fix)
     if args.json:
         _print({"ok": report.ok, "checks": [c.model_dump() for c in report.checks]})
@@ -142,6 +146,8 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
         evidence = dict(item.split("=", 1) for item in args.evidence or [] if "=" in item)
         approval = engine.approve_as_server(args.preview_id, approver=args.approver, evidence=evidence)
     else:
+        from engine.trust.proofs import DEV_WARNING
+
         print(DEV_WARNING, file=sys.stderr)
         approval = engine.approve(args.preview_id, approver=args.approver)
     if args.json:
@@ -208,6 +214,8 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("--admin must be proven here: add --key with an SSH key the trust list gives the admin role")
     else:
         if args.admin:
+            from engine.trust.proofs import DEV_WARNING
+
             print(DEV_WARNING, file=sys.stderr)
         record = engine.cancel(args.operation_id, user=args.user, admin=args.admin)
     print(f"asked operation {record.id} ({record.tool} of {record.stack}) to stop")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -99,6 +100,29 @@ def test_a_reader_that_goes_away_early_ends_the_command_quietly(sandbox_settings
         finally:
             os.close(write_end)
         assert (done.returncode, done.stderr) == (EXIT_BROKEN_PIPE, ""), argv
+
+
+def test_the_command_as_its_own_process_prints_and_exits_as_main_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """`datamcp` as a process of its own (main() on sys.argv, which tunes the collector for a one-shot run) prints
+    the same graph and exits with the same codes as main() called with arguments."""
+
+    def process(*argv: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        command = [sys.executable, "-m", "engine.cli", *argv]
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+
+    done = process("synth", "aws-dev", "--format", "json")
+    assert main(["synth", "aws-dev", "--format", "json"]) == EXIT_OK
+    assert (done.returncode, done.stdout, done.stderr) == (EXIT_OK, capsys.readouterr().out, "")
+    done = process("synth", "../aws-dev")
+    assert done.returncode == EXIT_INVALID and "not a valid stack name" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_main_called_with_arguments_leaves_the_callers_collector_alone() -> None:
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    assert main(["synth", "../aws-dev"]) == EXIT_INVALID
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
 
 
 def preview_of(cli, user: str = "alice") -> str:  # type: ignore[no-untyped-def]
