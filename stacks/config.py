@@ -14,9 +14,7 @@ from typing import Any, Literal
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from components.aws import NodeGroupSpec
-from components.gcp import AuthorizedNetwork, NodePoolSpec
-from components.k8s.values import is_pinned
+from components.cluster_specs import AuthorizedNetwork, NodeGroupSpec, NodePoolSpec
 
 PROJECT = "datamcp"
 
@@ -64,6 +62,8 @@ class ArgoCdConfig(_Section):
     @field_validator("chart_version")
     @classmethod
     def _pinned(cls, value: str) -> str:
+        from components.k8s.values import is_pinned  # components.k8s loads the Kubernetes SDK: only when validating
+
         if not is_pinned(value):
             raise ValueError(f"must be an exact chart version, got {value!r}")
         return value

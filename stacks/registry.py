@@ -1,19 +1,20 @@
-"""The stacks DataMCP knows, with their cloud, environment and config model: enumerable without running them."""
+"""The stacks DataMCP knows, with their cloud, environment and config model: enumerable without running them.
+
+Each stack names its program as "module:function", imported when the stack is built: listing the stacks or building
+one never imports the other stacks' programs, their components or their cloud SDKs.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
-from stacks.aws import aws_stack
 from stacks.config import AwsStackConfig, GcpStackConfig, K8sStackConfig, ScaleStackConfig
-from stacks.gcp import gcp_stack
-from stacks.k8s import k8s_stack
-from stacks.scale import scale_stack
 
 STACK_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -25,7 +26,13 @@ class StackSpec:
     environment: Literal["dev", "prod"]
     description: str
     config_model: type[BaseModel]
-    build: Callable[[Any], None]
+    program: str  # "module:function", the function that builds the stack from its validated config
+
+    @property
+    def build(self) -> Callable[[Any], None]:
+        """The stack's build function, its module imported on first use."""
+        module, _, function = self.program.partition(":")
+        return cast("Callable[[Any], None]", getattr(importlib.import_module(module), function))
 
     @property
     def config_file(self) -> str:
@@ -41,7 +48,7 @@ STACKS: dict[str, StackSpec] = {
             "dev",
             "AWS development: one NAT, small nodes, public API for the team's CIDRs",
             AwsStackConfig,
-            aws_stack,
+            "stacks.aws:aws_stack",
         ),
         StackSpec(
             "aws-prod",
@@ -49,7 +56,7 @@ STACKS: dict[str, StackSpec] = {
             "prod",
             "AWS production: NAT per AZ, private API only, deletion protection",
             AwsStackConfig,
-            aws_stack,
+            "stacks.aws:aws_stack",
         ),
         StackSpec(
             "aws-scale",
@@ -57,7 +64,7 @@ STACKS: dict[str, StackSpec] = {
             "dev",
             "Sandbox scale test: N hardened buckets and tables from the real components (datamcp:scale)",
             ScaleStackConfig,
-            scale_stack,
+            "stacks.scale:scale_stack",
         ),
         StackSpec(
             "gcp-dev",
@@ -65,7 +72,7 @@ STACKS: dict[str, StackSpec] = {
             "dev",
             "GCP development: small regional GKE, authorized networks for the team",
             GcpStackConfig,
-            gcp_stack,
+            "stacks.gcp:gcp_stack",
         ),
         StackSpec(
             "gcp-prod",
@@ -73,7 +80,7 @@ STACKS: dict[str, StackSpec] = {
             "prod",
             "GCP production: private endpoint, STABLE channel, deletion protection",
             GcpStackConfig,
-            gcp_stack,
+            "stacks.gcp:gcp_stack",
         ),
         StackSpec(
             "k8s-local",
@@ -81,7 +88,7 @@ STACKS: dict[str, StackSpec] = {
             "dev",
             "An existing Kubernetes cluster (a local one in the sandbox): the DataMCP chart, Argo CD optional",
             K8sStackConfig,
-            k8s_stack,
+            "stacks.k8s:k8s_stack",
         ),
     )
 }

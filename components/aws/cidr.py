@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import math
 
-PRIVATE_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+from components.ipv4 import PRIVATE_BLOCKS
+
 AWS_SMALLEST_SUBNET = 28
 
 

@@ -4,46 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.aws.iam import IAM_NAME_INVALID
 from components.aws.service_role import ServiceRole, ServiceRoleArgs
 from components.base import ComponentArgs, child
+from components.cluster_specs import NodeGroupSpec
 from components.naming import physical_name
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 ALL_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-
-
-class NodeGroupSpec(BaseModel):
-    """One managed node group: instance types and scaling bounds."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    instance_types: list[str] = Field(default_factory=lambda: ["t3.large"], min_length=1)
-    min_size: int = Field(1, ge=0)
-    desired_size: int = Field(2, ge=0)
-    max_size: int = Field(3, ge=1)
-    disk_size_gb: int = Field(50, ge=20, le=16384)
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-    labels: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _sizes(self) -> NodeGroupSpec:
-        if self.min_size > self.max_size:
-            raise ValueError(f"node group {self.name!r}: min_size {self.min_size} > max_size {self.max_size}")
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                f"node group {self.name!r}: desired_size {self.desired_size} must be within "
-                f"[{self.min_size}, {self.max_size}]"
-            )
-        return self
 
 
 class EksClusterArgs(ComponentArgs):

@@ -1,6 +1,7 @@
 """GCP components: network, GKE cluster, GCS storage and the state backend."""
 
-from components.gcp.gke import AuthorizedNetwork, GkeCluster, GkeClusterArgs, NodePoolSpec
+from components.cluster_specs import AuthorizedNetwork, NodePoolSpec
+from components.gcp.gke import GkeCluster, GkeClusterArgs
 from components.gcp.network import Network, NetworkArgs, SubnetSpec
 from components.gcp.state_backend import GcpStateBackendArgs, StateBackend
 from components.gcp.storage import GcsLifecycleRule, GcsStorageArgs, Storage

@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_gcp as gcp
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.base import ComponentArgs, child
+from components.cluster_specs import AuthorizedNetwork, NodePoolSpec
 from components.gcp.network import pods_range_name, services_range_name
 from components.naming import dns_label
 from components.tags import gcp_labels
@@ -23,37 +24,6 @@ NODE_ROLES = (
     "roles/stackdriver.resourceMetadata.writer",
     "roles/artifactregistry.reader",
 )
-
-
-class NodePoolSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][-a-z0-9]{0,30}$")
-    machine_type: str = "e2-standard-4"
-    min_nodes: int = Field(1, ge=0, description="Per zone.")
-    max_nodes: int = Field(3, ge=1, description="Per zone.")
-    disk_size_gb: int = Field(100, ge=10)
-    spot: bool = False
-    labels: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> NodePoolSpec:
-        if self.min_nodes > self.max_nodes:
-            raise ValueError(f"node pool {self.name!r}: min_nodes {self.min_nodes} > max_nodes {self.max_nodes}")
-        return self
-
-
-class AuthorizedNetwork(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    cidr: str
-    name: str = Field(min_length=1)
-
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, value: str) -> str:
-        ipaddress.ip_network(value, strict=True)
-        return value
 
 
 class GkeClusterArgs(ComponentArgs):

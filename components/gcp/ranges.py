@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from components.aws.cidr import PRIVATE_BLOCKS
+from components.ipv4 import PRIVATE_BLOCKS
 
 
 def validate_ranges(named: Iterable[tuple[str, str]]) -> None:
