@@ -30,24 +30,38 @@ PATTERNS = [
 ]
 
 
+CACHE_LIMIT = 50_000  # masked strings remembered per secret set (a preview repeats type tokens, names, flags)
+
+
 class Masker:
     """Replaces known secret values and credential-shaped strings with "[secret]"."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole; short values would mask noise.
-        self.secrets = sorted({s for s in secrets if isinstance(s, str) and len(s) >= 4}, key=len, reverse=True)
+        self._use(secrets)
+
+    @property
+    def secrets(self) -> list[str]:
+        return self._state[0]
 
     def add(self, *values: str) -> None:
-        self.secrets = sorted(
-            {*self.secrets, *(v for v in values if isinstance(v, str) and len(v) >= 4)}, key=len, reverse=True
-        )
+        self._use([*self.secrets, *values])
+
+    def _use(self, values: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is masked whole; short values would mask noise. The
+        # secrets and the answers computed with them are swapped as one: an answer from before a secret was
+        # added is never served after it.
+        secrets = sorted({s for s in values if isinstance(s, str) and len(s) >= 4}, key=len, reverse=True)
+        self._state: tuple[list[str], dict[str, str]] = (secrets, {})
 
     def text(self, value: str) -> str:
-        for secret in self.secrets:
-            value = value.replace(secret, SECRET)
-        for pattern in PATTERNS:
-            value = pattern.sub(_replacement(pattern), value)
-        return value
+        secrets, known = self._state
+        masked = known.get(value)
+        if masked is None:
+            masked = _mask(value, secrets)
+            if len(known) >= CACHE_LIMIT:
+                known.clear()
+            known[value] = masked
+        return masked
 
     def obj(self, value: Any) -> Any:
         """Mask every string inside a JSON-like value (dict keys are kept); a value Pulumi marks secret (its
@@ -63,6 +77,14 @@ class Masker:
         return value
 
 
+def _mask(value: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        value = value.replace(secret, SECRET)
+    for pattern, replacement in _REPLACEMENTS:
+        value = pattern.sub(replacement, value)
+    return value
+
+
 def _replacement(pattern: re.Pattern[str]) -> Any:
     groups = pattern.groups
     if groups >= 2:
@@ -71,6 +93,9 @@ def _replacement(pattern: re.Pattern[str]) -> Any:
     if groups == 1:
         return lambda m: f"{m.group(1)}{SECRET}"
     return SECRET
+
+
+_REPLACEMENTS = [(pattern, _replacement(pattern)) for pattern in PATTERNS]
 
 
 def bounded(text: str, limit: int) -> tuple[str, bool]:

@@ -33,6 +33,7 @@ class StateFiles:
 
     def __init__(self, backend: Path, project: str) -> None:
         self.folder = backend / ".pulumi" / "stacks" / project
+        self.history = backend / ".pulumi" / "history" / project
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
@@ -54,14 +55,44 @@ class StateFiles:
                 self._cache[stack] = (key, outputs)
         return outputs
 
+    def deployment(self, stack: str) -> dict[str, Any] | None:
+        """The stack's latest deployment as the file holds it, secret values as ciphertext (what `pulumi stack
+        export` prints without --show-secrets), read without a CLI process; None when the file cannot say (no file,
+        a compressed or older-format checkpoint, unreadable): then ask the CLI."""
+        checkpoint = _checkpoint(self.folder / f"{stack}.json")
+        latest = checkpoint.get("latest") if checkpoint is not None else None
+        return latest if isinstance(latest, dict) else None
+
+    def updates(self, stack: str) -> int | None:
+        """How many updates the stack's history holds (one `.history.json` file each, as `pulumi stack history`
+        lists them); None without a history folder: then ask the CLI."""
+        folder = self.history / stack
+        if not folder.is_dir() or folder.is_symlink():
+            return None
+        return sum(1 for path in folder.glob(f"{stack}-*.history.json") if path.is_file())
+
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
-        try:
-            data = json.loads(read_regular(path))
-            resources = data["checkpoint"]["latest"].get("resources") or [] if data["checkpoint"].get("latest") else []
-        except (OSError, UnsafeFile, ValueError, KeyError, TypeError, AttributeError):
+        checkpoint = _checkpoint(path)
+        if checkpoint is None:
             return None
-        root = next((r for r in resources if r.get("type") == STACK_TYPE), None)
+        latest = checkpoint.get("latest") or {}
+        resources = (latest.get("resources") if isinstance(latest, dict) else None) or []
+        root = next((r for r in resources if isinstance(r, dict) and r.get("type") == STACK_TYPE), None)
         outputs = (root or {}).get("outputs") or {}
         masked: dict[str, Any] = Masker().obj({k: _masked(v) for k, v in sorted(outputs.items())})
         return masked  # credential shapes masked too
+
+
+CHECKPOINT_VERSION = 3  # the checkpoint format this reads; any other is left to the CLI
+
+
+def _checkpoint(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(read_regular(path))
+    except (OSError, UnsafeFile, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+        return None
+    checkpoint = data.get("checkpoint")
+    return checkpoint if isinstance(checkpoint, dict) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +58,31 @@ _VERSION_ARGS = {
 }
 
 
+_VERSIONS: dict[tuple[str, str, int, int, int, int], str] = {}
+_VERSIONS_LOCK = threading.Lock()
+
+
 def tool_version(name: str, binary: Path) -> str | None:
-    """The version a tool reports, without a leading 'v', or None when it cannot run."""
+    """The version a tool reports, without a leading 'v', or None when it cannot run. Asked once per binary file
+    per process: the answer is kept by the file's identity (device, inode, size, modification time), so a binary
+    that is replaced or rebuilt is asked again (every operation checks pulumi's version: ~0.2 s a time)."""
+    try:
+        info = binary.stat()
+    except OSError:
+        return None
+    key = (name, str(binary), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    with _VERSIONS_LOCK:
+        known = _VERSIONS.get(key)
+    if known is not None:
+        return known
+    version = _ask_version(name, binary)
+    if version is not None:
+        with _VERSIONS_LOCK:
+            _VERSIONS[key] = version
+    return version
+
+
+def _ask_version(name: str, binary: Path) -> str | None:
     try:
         out = subprocess.run(
             [str(binary), *_VERSION_ARGS.get(name, ["--version"])],

@@ -138,7 +138,8 @@ def _apply_locked(
     total = len(preview.result.get("changes", [])) or None
     collector = EventCollector(op, on_progress, total)
     result = parts.sessions.run(op, stack, handle, lambda: _run_cli(op, handle, collector, kind, preview, plan))
-    return _applied(op, kind, stack, handle, result, collector, round(time.monotonic() - started, 3))
+    op.update_version = parts.sessions.update_number(stack, handle, result.summary.version)
+    return _applied(op, kind, stack, result, collector, round(time.monotonic() - started, 3))
 
 
 def _with_state(facts: requirements.ApplyFacts, state: requirements.StateFacts) -> requirements.ApplyFacts:
@@ -180,7 +181,6 @@ def _applied(
     op: OperationContext,
     kind: Kind,
     stack: str,
-    handle: auto.Stack,
     result: Any,
     collector: EventCollector,
     duration: float,
@@ -188,8 +188,6 @@ def _applied(
     """The masked result; secret outputs are learned first so they never show."""
     outputs = getattr(result, "outputs", None) or {}
     op.masker.add(*(str(v.value) for v in outputs.values() if v.secret))
-    # Self-managed backends number no updates (always 0): count the stack's history instead.
-    op.update_version = result.summary.version or len(handle.history())
     summary = dict(result.summary.resource_changes or {})
     op.summary = {**op.summary, "change_summary": summary}
     applied = ApplyResult(

@@ -55,7 +55,7 @@ def _refresh(
         summary = dict(result.change_summary)
     else:
         summary = dict(result.summary.resource_changes or {})
-        op.update_version = result.summary.version or len(handle.history())
+        op.update_version = parts.sessions.update_number(stack, handle, result.summary.version)
     drifted = sorted(collector.refreshed.values(), key=lambda c: c.urn)
     op.summary = {"change_summary": summary, "drifted": [c.urn for c in drifted]}
     op.resource_refs.update(c.urn for c in drifted)

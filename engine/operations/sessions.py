@@ -24,6 +24,7 @@ from engine.policy.opa import bundle_digest
 from engine.previews import Digests, file_sha256, tree_digest
 from engine.sandbox.mode import ensure_mode, simulated_packages
 from engine.settings import Settings
+from engine.state_files import StateFiles
 from engine.vocabulary import Status
 from engine.workspace import pulumi_command, stack_handle
 
@@ -55,6 +56,8 @@ class StackSessions:
         self.catalog = catalog
         self.cluster = Cluster(settings, catalog)
         self.cancellation = cancellation
+        backend = settings.backend_path
+        self._stored = StateFiles(backend, catalog.project) if backend is not None else None
         self._idle: dict[str, list[auto.Stack]] = {}
         self._secrets: dict[str, list[str]] = {}
         self._config_errors: dict[str, StackConfigError] = {}
@@ -170,11 +173,23 @@ class StackSessions:
         )
 
     def state(self, stack: str, handle: auto.Stack) -> tuple[dict[str, Any], list[str]]:
-        """The exported deployment (checked against the sandbox mode) and the URNs of pending operations."""
-        deployment: dict[str, Any] = dict(handle.export_stack().deployment or {})
+        """The deployment (checked against the sandbox mode) and the URNs of pending operations. A file backend's
+        checkpoint is read directly, secrets as ciphertext (a CLI export costs ~0.5 s of CPU beside the preview);
+        other backends, or a checkpoint this cannot read, are exported by the CLI. Preview and apply read it the
+        same way, so their state digests compare like with like (a difference refuses the apply)."""
+        stored = self._stored.deployment(stack) if self._stored is not None else None
+        deployment: dict[str, Any] = dict(stored if stored is not None else handle.export_stack().deployment or {})
         ensure_mode(stack, deployment, self.simulated(stack))
         pending = [p.get("resource", {}).get("urn", "?") for p in deployment.get("pending_operations") or []]
         return deployment, pending
+
+    def update_number(self, stack: str, handle: auto.Stack, reported: int) -> int:
+        """The update's number: what the backend reports, or (self-managed backends report 0) how many updates the
+        stack's history holds, counted in a file backend's folder without a CLI call."""
+        if reported:
+            return reported
+        counted = self._stored.updates(stack) if self._stored is not None else None
+        return counted if counted is not None else len(handle.history())
 
     def run(self, op: OperationContext, stack: str, handle: auto.Stack, fn: Callable[[], T]) -> T:
         """Run one CLI operation, translating failures: interrupted -> cancelled, backend lock -> StackBusy."""

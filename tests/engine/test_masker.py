@@ -17,6 +17,21 @@ def test_a_value_added_later_that_contains_another_is_masked_whole() -> None:
     assert masker.text("key 0abcd0") == f"key {SECRET}"
 
 
+def test_a_string_masked_before_a_secret_was_learned_is_masked_again_after() -> None:
+    masker = Masker()
+    assert masker.text("endpoint t0ps3cret-value") == "endpoint t0ps3cret-value"  # remembered as clean...
+    masker.add("t0ps3cret-value")
+    assert masker.text("endpoint t0ps3cret-value") == f"endpoint {SECRET}"  # ...until a secret is learned
+
+
+def test_remembered_answers_are_bounded_and_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("engine.masking.CACHE_LIMIT", 3)
+    masker = Masker(["hunter22"])
+    texts = [f"line {i} hunter22" for i in range(10)]
+    assert [masker.text(t) for t in texts + texts] == [f"line {i} {SECRET}" for i in range(10)] * 2
+    assert len(masker._state[1]) <= 3
+
+
 def test_four_characters_are_enough_to_be_masked() -> None:
     assert Masker(["s3cr"]).text("the s3cr value") == f"the {SECRET} value"
 

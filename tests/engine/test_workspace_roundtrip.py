@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+import os
+import subprocess
+
 import pulumi
 import pytest
 
 from engine.errors import ToolchainError
 from engine.settings import Settings
+from engine.state_files import StateFiles
 from engine.workspace import stack_handle
 
 pytestmark = pytest.mark.slow
@@ -48,6 +53,28 @@ def test_preview_up_destroy_on_a_file_backend(settings: Settings, tmp_path: Path
     assert destroy.summary.result == "succeeded"
     assert destroy.summary.resource_changes == {"delete": 2}
     assert stack.outputs() == {}
+
+
+def test_the_state_read_from_a_file_backend_is_what_the_cli_exports(settings: Settings, tmp_path: Path) -> None:
+    """The engine reads a file backend's checkpoint directly for its state digest and update numbers; it must be
+    what `pulumi stack export` (secrets as ciphertext) and `pulumi stack history` say, before and after updates."""
+    stack = stack_handle(settings, project="roundtrip", stack="dev", program=program, work_dir=tmp_path)
+    assert settings.backend_path is not None
+    files = StateFiles(settings.backend_path, "roundtrip")
+
+    def exported() -> dict[str, object]:
+        command = [stack.workspace.pulumi_command.command, "stack", "export", "--stack", "dev", "--non-interactive"]
+        env = {**os.environ, **stack.workspace.env_vars}
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+        return dict(json.loads(done.stdout)["deployment"])
+
+    assert files.deployment("dev") == exported() and files.updates("dev") is None  # created, never updated
+    stack.up(show_secrets=False)
+    stack.up(show_secrets=False)
+    read = files.deployment("dev")
+    assert read == exported() and "s3cr3t-token-value" not in json.dumps(read)
+    assert files.updates("dev") == len(stack.history()) == 2
+    assert files.deployment("prod") is None and files.updates("prod") is None
 
 
 def test_a_wrong_cli_version_is_refused_before_any_run(settings: Settings, tmp_path: Path) -> None:
