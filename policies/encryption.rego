@@ -23,11 +23,7 @@ warn contains lib.finding(
 
 has_sse(b) if b.inputs.serverSideEncryptionConfiguration
 
-has_sse(b) if {
-	some r in input.resources
-	r.type in sse_types
-	lib.attached(r, b, "bucket")
-}
+has_sse(b) if lib.has_attached(sse_types, b, "bucket")
 
 warn contains lib.finding(
 	"DM-ENC-002", "low", r,

@@ -23,6 +23,26 @@ test_s3_bucket_without_encryption_configuration_warned if {
 	t.fired(results, "DM-ENC-001", "data-bucket")
 }
 
+test_s3_encryption_matched_by_bucket_name if {
+	by_name := t.resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "encryption", {"bucket": "d", "rules": []})
+	results := encryption.warn with input as t.doc("prod", [bucket, by_name])
+	count(results) == 0
+}
+
+test_s3_encryption_covers_only_its_own_bucket if {
+	other := t.resource("aws:s3/bucket:Bucket", "other-bucket", {"bucket": "o", "tags": t.tags})
+	results := encryption.warn with input as t.doc("prod", [bucket, sse, other])
+	count(results) == 1
+	t.fired(results, "DM-ENC-001", "other-bucket")
+}
+
+test_s3_unknown_bucket_name_matches_no_encryption if {
+	unnamed := t.resource("aws:s3/bucket:Bucket", "unnamed", {"bucket": "[unknown]", "tags": t.tags})
+	loose := t.resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "loose", {"bucket": "[unknown]", "rules": []})
+	results := encryption.warn with input as t.doc("prod", [unnamed, loose])
+	t.fired(results, "DM-ENC-001", "unnamed")
+}
+
 table(sse) := t.resource("aws:dynamodb/table:Table", "ops-log-table", {"name": "mcp_ops_log", "serverSideEncryption": sse, "tags": t.tags})
 
 test_dynamodb_encryption_enabled_passes if {

@@ -27,8 +27,15 @@ world_open_cidr(cidr) if {
 	to_number(length) <= config.broadest_ipv6_prefix
 }
 
-# The resources of one type in the desired state.
-resources(type) := [r | some r in input.resources; r.type == type]
+# The resources of one type in the desired state, in input order.
+resources(type) := object.get(resources_by_type, type, [])
+
+# The resources grouped by type once per evaluation: OPA indexes the inner comprehension on `type`, so this is one
+# pass over the resources rather than one per type, and no rule scans every resource for each type it asks for.
+resources_by_type := {type: typed |
+	some type in {r.type | some r in input.resources}
+	typed := [r | some r in input.resources; r.type == type]
+}
 
 finding(id, severity, resource, message, remediation) := {
 	"id": id,
@@ -48,14 +55,26 @@ approval(id, severity, urn, approvals, role, message, remediation) := {
 	"role": role,
 }
 
-# A resource that belongs to `parent`: it depends on it, or names it by its physical name in `key`.
-attached(child, parent, _) if parent.urn in child.dependencies
+# A resource of one of `types` belongs to `parent`: it depends on it, or names it in `bucket` by the physical name
+# the parent has in `key`. Looked up in two indexes built in one pass over the resources, so asking it for every
+# bucket stays linear in the number of resources.
+has_attached(types, parent, _) if {
+	some type in types
+	[type, parent.urn] in dependency_index
+}
 
-attached(child, parent, key) if {
+has_attached(types, parent, key) if {
 	name := parent.inputs[key]
 	known(name)
-	child.inputs.bucket == name
+	some type in types
+	[type, name] in bucket_name_index
 }
+
+# [type, URN] for every URN a resource of that type depends on.
+dependency_index := {[r.type, urn] | some r in input.resources; some urn in r.dependencies}
+
+# [type, name] for every physical bucket name a resource of that type gives in `bucket`.
+bucket_name_index := {[r.type, r.inputs.bucket] | some r in input.resources}
 
 # A policy document given as a JSON string or as an object; nothing when unknown or not valid JSON.
 policy_document(value) := value if is_object(value)

@@ -24,7 +24,9 @@ buckets contains r if {
 	r.type in s3_bucket_types
 }
 
-access_blocks := lib.resources("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+access_block_type := "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+
+access_blocks := lib.resources(access_block_type)
 
 deny contains lib.finding(
 	"DM-S3-001", "critical", r,
@@ -45,10 +47,7 @@ deny contains lib.finding(
 	not has_access_block(b)
 }
 
-has_access_block(b) if {
-	some pab in access_blocks
-	lib.attached(pab, b, "bucket")
-}
+has_access_block(b) if lib.has_attached({access_block_type}, b, "bucket")
 
 deny contains lib.finding(
 	"DM-S3-003", "critical", r,

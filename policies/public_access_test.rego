@@ -32,6 +32,20 @@ test_s3_access_block_matched_by_bucket_name if {
 	not "DM-S3-002" in t.ids(results)
 }
 
+test_s3_access_block_covers_only_its_own_bucket if {
+	other := t.resource("aws:s3/bucket:Bucket", "other-bucket", {"bucket": "o", "tags": t.tags})
+	results := public_access.deny with input as t.doc("prod", [bucket, pab(all_on), other])
+	count(results) == 1
+	t.fired(results, "DM-S3-002", "other-bucket")
+}
+
+test_s3_unknown_bucket_name_matches_no_access_block if {
+	unnamed := t.resource("aws:s3/bucket:Bucket", "unnamed", {"bucket": "[unknown]", "tags": t.tags})
+	loose := t.resource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "loose", object.union(all_on, {"bucket": "[unknown]"}))
+	results := public_access.deny with input as t.doc("prod", [unnamed, loose])
+	t.fired(results, "DM-S3-002", "unnamed")
+}
+
 test_s3_public_acl_denied if {
 	acl := t.resource("aws:s3/bucketAclV2:BucketAclV2", "data-acl", {"bucket": "d", "acl": "public-read"})
 	results := public_access.deny with input as t.doc("prod", [bucket, pab(all_on), acl])
