@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pulumi
 import pytest
