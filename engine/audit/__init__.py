@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlparse
@@ -90,6 +91,21 @@ class VerifyReport(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
+class Indexed(Protocol):
+    """What the query index says about an operation: its newest record's place and fields."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def stack(self) -> str | None: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def start_ts(self) -> str: ...
+
+
 class AuditStore(Protocol):
     def append(self, record: OperationRecord, attachment: str | None = None) -> OperationRecord: ...
 
@@ -115,11 +131,15 @@ class AuditStore(Protocol):
 
     def records(self, first: int = 1, last: int | None = None) -> list[OperationRecord]: ...
 
-    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]: ...
+    def rows(self, first: int = 1, last: int | None = None) -> Iterator[tuple[int, str, str]]: ...
+
+    def index_problems(self, latest: Mapping[str, Indexed], after: int = 0) -> list[str]: ...
 
     def put_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 
     def checkpoints(self) -> list[Checkpoint]: ...
+
+    def checkpoint_rows(self, first: int = 0) -> Iterator[tuple[int, str]]: ...
 
     def head(self) -> tuple[int, str]: ...
 

@@ -2,7 +2,8 @@
 
 `file:///path` (outside the state dir), `s3://bucket/key` (a bucket with versioning or object lock) or
 `dynamodb://table?region=R` (an item in another table). Writes only move forward; verify compares the database with
-the anchor, so truncating, emptying or replacing the database is detected.
+the anchor, so truncating, emptying or replacing the database is detected. Beside it, the mark of the last full
+verify (signed as well), where incremental verifies start.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
-from engine.audit.checkpoints import Checkpoint
+from engine.audit.checkpoints import Checkpoint, VerifiedMark
 from engine.errors import AuditUnavailable, SettingsError
 
 
@@ -25,10 +26,17 @@ class Anchor(Protocol):
 
     def write(self, checkpoint: Checkpoint, *, restart: bool = False) -> None: ...
 
+    def read_mark(self) -> VerifiedMark | None:
+        """The mark the last full verify left, if any."""
+
+    def write_mark(self, mark: VerifiedMark | None) -> None:
+        """Leave a full verify's mark; None withdraws it (the next verify is a full one)."""
+
 
 class FileAnchor:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.mark_path = path.with_name(f"{path.stem}.verified.json")
         self.location = f"file://{path}"
 
     def read(self) -> Checkpoint | None:
@@ -53,6 +61,27 @@ class FileAnchor:
             os.replace(tmp, self.path)
         except OSError as exc:
             raise AuditUnavailable(f"cannot write the audit anchor {self.location}: {exc}") from exc
+
+    def read_mark(self) -> VerifiedMark | None:
+        try:
+            return VerifiedMark.model_validate_json(self.mark_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None  # unreadable: no incremental start, the next verify is a full one
+
+    def write_mark(self, mark: VerifiedMark | None) -> None:
+        try:
+            if mark is None:
+                self.mark_path.unlink(missing_ok=True)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".verified-")
+            with os.fdopen(fd, "w") as f:
+                f.write(mark.model_dump_json())
+            os.replace(tmp, self.mark_path)
+        except OSError as exc:
+            raise AuditUnavailable(f"cannot write the verify mark beside {self.location}: {exc}") from exc
 
 
 class S3Anchor:
@@ -83,6 +112,24 @@ class S3Anchor:
         except Exception as exc:
             raise AuditUnavailable(f"cannot write the audit anchor {self.location}: {exc}") from exc
 
+    def read_mark(self) -> VerifiedMark | None:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=f"{self.key}.verified")["Body"].read()
+            return VerifiedMark.model_validate_json(body)
+        except Exception:
+            return None  # none, unreachable or unreadable: the next verify is a full one
+
+    def write_mark(self, mark: VerifiedMark | None) -> None:
+        try:
+            if mark is None:
+                self.client.delete_object(Bucket=self.bucket, Key=f"{self.key}.verified")
+            else:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=f"{self.key}.verified", Body=mark.model_dump_json().encode()
+                )
+        except Exception as exc:
+            raise AuditUnavailable(f"cannot write the verify mark beside {self.location}: {exc}") from exc
+
 
 class DynamoDbAnchor:
     """An item whose `seq` only grows (a conditional write), in a table the audit writer may not rewrite."""
@@ -94,6 +141,7 @@ class DynamoDbAnchor:
         self.location = f"dynamodb://{table}"
         self.client: Any = boto3.client("dynamodb", region_name=region or "us-east-1", endpoint_url=endpoint_url)
         self.key = {"pk": {"S": "ANCHOR#main"}, "sk": {"S": "LATEST"}}
+        self.mark_key = {"pk": {"S": "ANCHOR#main"}, "sk": {"S": "VERIFIED"}}
 
     def read(self) -> Checkpoint | None:
         try:
@@ -112,6 +160,23 @@ class DynamoDbAnchor:
             return  # a newer checkpoint is already anchored
         except Exception as exc:
             raise AuditUnavailable(f"cannot write the audit anchor {self.location}: {exc}") from exc
+
+    def read_mark(self) -> VerifiedMark | None:
+        try:
+            item = self.client.get_item(TableName=self.table, Key=self.mark_key, ConsistentRead=True).get("Item")
+            return VerifiedMark.model_validate_json(item["data"]["S"]) if item else None
+        except Exception:
+            return None  # unreachable or unreadable: the next verify is a full one
+
+    def write_mark(self, mark: VerifiedMark | None) -> None:
+        try:
+            if mark is None:
+                self.client.delete_item(TableName=self.table, Key=self.mark_key)
+            else:
+                item = {**self.mark_key, "data": {"S": mark.model_dump_json()}}
+                self.client.put_item(TableName=self.table, Item=item)
+        except Exception as exc:
+            raise AuditUnavailable(f"cannot write the verify mark beside {self.location}: {exc}") from exc
 
 
 def open_anchor(url: str) -> Anchor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -20,14 +20,15 @@ from components.aws.opslog import ATTRIBUTES, INDEXES, KEY_SCHEMA
 from engine.audit import (
     GENESIS,
     LAST_SEQ,
+    Indexed,
     OperationRecord,
     Page,
     VerifyReport,
     bad_cursor,
     check_limit,
-    verify_chain,
 )
 from engine.audit.checkpoints import Checkpoint
+from engine.audit.walk import Row, walk
 from engine.errors import AuditUnavailable
 
 CHAIN = "main"
@@ -250,14 +251,17 @@ class DynamoDbAuditStore:
         return self._latest("by_seq", "chain", CHAIN, lambda r: r.status == "started", None, None, set()).items
 
     def _chain_items(self, first: int = 1, last: int | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+        return list(self._chain_pages(first, last))
+
+    def _chain_pages(self, first: int = 1, last: int | None = None) -> Iterator[dict[str, Any]]:
+        """The chain's items `first` to `last` in sequence order, a page read at a time."""
         start, seqs = None, (first, LAST_SEQ if last is None else last)
         while True:
             page = self._versions("by_seq", "chain", CHAIN, descending=False, start=start, seqs=seqs)
-            items.extend(page["Items"])
+            yield from page["Items"]
             start = page.get("LastEvaluatedKey")
             if not start:
-                return items
+                return
 
     def _settled_chain_items(self, first: int, last: int | None) -> list[dict[str, Any]]:
         """The chain's items `first` to `last`; a bounded range found short (a record the head already counts but
@@ -281,10 +285,17 @@ class DynamoDbAuditStore:
             records.append(record)
         return records
 
-    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
-        """Where the attributes queries read (user, stack, status, time) disagree with the record's chained data."""
+    def rows(self, first: int = 1, last: int | None = None) -> Iterator[Row]:
+        """Records `first` to `last` as stored, (seq, data, hash) in sequence order, a page read at a time."""
+        items = self._settled_chain_items(first, last) if last is not None else self._chain_pages(first)
+        for raw in items:
+            yield int(raw["seq"]["N"]), raw.get("data", {}).get("S", ""), raw.get("hash", {}).get("S", "")
+
+    def index_problems(self, latest: Mapping[str, Indexed], after: int = 0) -> list[str]:
+        """Where the attributes queries read (user, stack, status, time) disagree with the record's chained data
+        (in the records after record `after`)."""
         problems = []
-        for raw in self._chain_items():
+        for raw in self._chain_pages(after + 1):
             record = self._record(raw)
             indexed = {k: raw[k]["S"] for k in ("user", "stack", "status") if k in raw}
             if indexed != {
@@ -315,6 +326,30 @@ class DynamoDbAuditStore:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def checkpoint_rows(self, first: int = 0) -> Iterator[tuple[int, str]]:
+        """The checkpoints from record `first` on as stored, (seq, data) in sequence order, a page at a time."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"CHAIN#{CHAIN}"},
+                ":first": {"S": f"CP#{max(first, 0):020d}"},
+                ":last": {"S": "CP#~"},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            try:
+                page = self._call("query", **kwargs)
+            except ClientError as exc:
+                raise AuditUnavailable(f"cannot read the audit checkpoints: {exc}") from exc
+            for item in page["Items"]:
+                place = item["sk"]["S"][3:]
+                yield int(place) if place.isdigit() else 0, item.get("data", {}).get("S", "")
+            if not page.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def head(self) -> tuple[int, str]:
         try:
             head = self._call("get_item", TableName=self.table, Key=HEAD_KEY, ConsistentRead=True).get("Item")
@@ -323,7 +358,7 @@ class DynamoDbAuditStore:
         return (int(head["seq"]["N"]), head["hash"]["S"]) if head else (0, GENESIS)
 
     def verify(self) -> VerifyReport:
-        return verify_chain(self.records())
+        return walk(self.rows())
 
 
 def raw_key(item: dict[str, Any], index: str) -> dict[str, Any]:

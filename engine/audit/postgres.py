@@ -6,16 +6,28 @@ opens; a database that cannot be reached fails closed (AuditUnavailable)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
-from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
+from engine.audit import GENESIS, Indexed, OperationRecord, Page, VerifyReport, check_limit
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.rows import chained_records, index_problems, page_of, page_query, range_query
+from engine.audit.rows import (
+    chained_records,
+    checkpoint_query,
+    index_problems,
+    page_of,
+    page_query,
+    range_query,
+    read_index,
+)
+from engine.audit.walk import Row, walk
 from engine.errors import AuditUnavailable
 from engine.pgstore.database import Database
 
+STREAM_ROWS = 2000  # rows a server-side cursor hands over at a time
 APPEND_LOCK = 0x6461_7461_6D63_70  # "datamcp": the advisory lock every appender takes
 INDEX = (  # an operation's row in the index: its latest record
     'INSERT INTO operations (op_id, seq, stack, "user", status, start_ts) VALUES (%s, %s, %s, %s, %s, %s) '
@@ -117,11 +129,29 @@ class PostgresAuditStore:
         sql, bounds = range_query("%s", first, last)
         return chained_records(self._read(lambda cur: cur.execute(sql, bounds).fetchall()))
 
-    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
-        """Where the operations index (what queries read) disagrees with the chained records."""
-        sql = 'SELECT op_id, seq, stack, "user", status, start_ts FROM operations'
-        indexed = {row[0]: tuple(row[1:]) for row in self._read(lambda cur: cur.execute(sql).fetchall())}
-        return index_problems(indexed, latest)
+    def rows(self, first: int = 1, last: int | None = None) -> Iterator[Row]:
+        """Records `first` to `last` as stored, (seq, data, hash) in sequence order, streamed through a server-side
+        cursor (one connection held until the rows are read)."""
+        yield from self._stream(*range_query("%s", first, last))
+
+    def _stream(self, sql: str, args: tuple[Any, ...]) -> Iterator[Any]:
+        try:
+            with self.db.pool.connection() as conn, conn.cursor(name="datamcp_audit_stream") as cur:
+                cur.itersize = STREAM_ROWS
+                cur.execute(sql, args)
+                yield from cur
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise AuditUnavailable(f"cannot read the PostgreSQL store: {exc}") from exc
+
+    def index_problems(self, latest: Mapping[str, Indexed], after: int = 0) -> list[str]:
+        """Where the operations index (what queries read) disagrees with the chained records: `latest` holds each
+        operation's newest record (after record `after`: then only those operations' index rows, and the rows
+        pointing past `after`, are compared)."""
+
+        def read(cur: psycopg.Cursor[Any]) -> dict[str, tuple[Any, ...]]:
+            return read_index(lambda sql, args: cur.execute(sql, args).fetchall(), "%s", '"user"', after, list(latest))
+
+        return index_problems(self._read(read), latest)
 
     def put_checkpoint(self, checkpoint: Checkpoint) -> None:
         self._write(
@@ -136,12 +166,16 @@ class PostgresAuditStore:
         rows = self._read(lambda cur: cur.execute("SELECT data FROM checkpoints ORDER BY seq").fetchall())
         return [Checkpoint.model_validate_json(r[0]) for r in rows]
 
+    def checkpoint_rows(self, first: int = 0) -> Iterator[tuple[int, str]]:
+        """The checkpoints from record `first` on as stored, (seq, data) in sequence order, streamed."""
+        yield from self._stream(checkpoint_query("%s"), (first,))
+
     def head(self) -> tuple[int, str]:
         row = self._read(lambda cur: cur.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone())
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def verify(self) -> VerifyReport:
-        return verify_chain(self.records())
+        return walk(self.rows())
 
     def raw(self, sql: str, *args: Any) -> list[Any]:
         """Direct SQL, for tests that tamper with the store on purpose."""

@@ -4,11 +4,11 @@ position disagrees with its data marked, and the query index compared with the c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from engine.audit import LAST_SEQ, OperationRecord, Page, bad_cursor
-from engine.vocabulary import Status
+from engine.audit import LAST_SEQ, Indexed, OperationRecord, Page, bad_cursor
+from engine.audit.walk import stored_record
 
 _CURSOR = re.compile(r"[1-9][0-9]{0,17}")  # a record's sequence number, as next_cursor hands it out
 
@@ -18,6 +18,30 @@ def range_query(mark: str, first: int, last: int | None) -> tuple[str, tuple[int
     for `chained_records`, and its bound values: `mark` is the driver's placeholder. A primary-key range."""
     sql = f"SELECT seq, data, hash FROM records WHERE seq BETWEEN {mark} AND {mark} ORDER BY seq"  # noqa: S608
     return sql, (first, LAST_SEQ if last is None else last)
+
+
+def checkpoint_query(mark: str) -> str:
+    """The SELECT of the checkpoints from a record on as (seq, data) rows in sequence order; `mark` is the driver's
+    placeholder."""
+    return f"SELECT seq, data FROM checkpoints WHERE seq >= {mark} ORDER BY seq"  # noqa: S608 - values bound
+
+
+def read_index(
+    fetch: Callable[[str, tuple[Any, ...]], list[Any]], mark: str, user_column: str, after: int, ids: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
+    """The operations index as {op_id: (seq, stack, user, status, start_ts)}: every row, or (`after` > 0) the rows
+    pointing past record `after` and those of the operations `ids`. `fetch` runs one SELECT with its bound values;
+    `mark` is the driver's placeholder, `user_column` the user column as the dialect names it."""
+    columns = f"op_id, seq, stack, {user_column}, status, start_ts"
+    if not after:
+        rows = fetch(f"SELECT {columns} FROM operations", ())  # noqa: S608 - no values
+    else:
+        rows = fetch(f"SELECT {columns} FROM operations WHERE seq > {mark}", (after,))  # noqa: S608 - values bound
+        for i in range(0, len(ids), 500):
+            chunk = tuple(ids[i : i + 500])
+            marks = ", ".join([mark] * len(chunk))
+            rows += fetch(f"SELECT {columns} FROM operations WHERE op_id IN ({marks})", chunk)  # noqa: S608
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def cursor_seq(cursor: str) -> int:
@@ -58,19 +82,10 @@ def page_of(rows: list[Any], limit: int) -> Page:
 def chained_records(rows: Iterable[tuple[int, str, str]]) -> list[OperationRecord]:
     """(seq, data, stored hash) rows as records in order; an unreadable one becomes a placeholder, and one whose
     stored hash or position disagrees with its data is marked so that verify reports it."""
-    records = []
-    for seq, data, stored_hash in rows:
-        try:
-            record = OperationRecord.model_validate_json(data)
-        except ValueError:
-            record = OperationRecord(id="?", user="?", tool="?", status=Status.FAILED, start_ts="", seq=seq)
-        if record.hash != stored_hash or record.seq != seq:
-            record = record.model_copy(update={"hash": stored_hash + "-mismatch"})
-        records.append(record)
-    return records
+    return [stored_record(seq, data, stored_hash) for seq, data, stored_hash in rows]
 
 
-def index_problems(indexed: dict[str, tuple[Any, ...]], latest: dict[str, OperationRecord]) -> list[str]:
+def index_problems(indexed: dict[str, tuple[Any, ...]], latest: Mapping[str, Indexed]) -> list[str]:
     """Where the operations index ((seq, stack, user, status, start_ts) per operation) disagrees with the records."""
     problems = [f"operation {op}: missing from the query index" for op in latest if op not in indexed]
     for op, fields in indexed.items():

@@ -7,12 +7,22 @@ import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.audit import GENESIS, OperationRecord, Page, VerifyReport, check_limit, verify_chain
+from engine.audit import GENESIS, Indexed, OperationRecord, Page, VerifyReport, check_limit
 from engine.audit.checkpoints import Checkpoint
-from engine.audit.rows import chained_records, index_problems, page_of, page_query, range_query
+from engine.audit.rows import (
+    chained_records,
+    checkpoint_query,
+    index_problems,
+    page_of,
+    page_query,
+    range_query,
+    read_index,
+)
+from engine.audit.walk import Row, walk
 from engine.errors import AuditUnavailable
 
 SCHEMA = """
@@ -166,10 +176,24 @@ class SqliteAuditStore:
             raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
         return chained_records(rows)
 
-    def index_problems(self, latest: dict[str, OperationRecord]) -> list[str]:
-        """Where the operations index (what queries read) disagrees with the chained records."""
-        rows = self._conn().execute("SELECT op_id, seq, stack, user, status, start_ts FROM operations").fetchall()
-        return index_problems({row[0]: tuple(row[1:]) for row in rows}, latest)
+    def rows(self, first: int = 1, last: int | None = None) -> Iterator[Row]:
+        """Records `first` to `last` as stored, (seq, data, hash) in sequence order, read as they are used."""
+        sql, bounds = range_query("?", first, last)
+        try:
+            yield from self._conn().execute(sql, bounds)
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+
+    def index_problems(self, latest: Mapping[str, Indexed], after: int = 0) -> list[str]:
+        """Where the operations index (what queries read) disagrees with the chained records: `latest` holds each
+        operation's newest record (after record `after`: then only those operations' index rows, and the rows
+        pointing past `after`, are compared)."""
+        conn = self._conn()
+        try:
+            indexed = read_index(lambda sql, args: conn.execute(sql, args).fetchall(), "?", "user", after, list(latest))
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+        return index_problems(indexed, latest)
 
     def put_checkpoint(self, checkpoint: Checkpoint) -> None:
         try:
@@ -184,12 +208,19 @@ class SqliteAuditStore:
         rows = self._conn().execute("SELECT data FROM checkpoints ORDER BY seq").fetchall()
         return [Checkpoint.model_validate_json(r[0]) for r in rows]
 
+    def checkpoint_rows(self, first: int = 0) -> Iterator[tuple[int, str]]:
+        """The checkpoints from record `first` on as stored, (seq, data) in sequence order, read as they are used."""
+        try:
+            yield from self._conn().execute(checkpoint_query("?"), (first,))
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read the audit store: {exc}") from exc
+
     def head(self) -> tuple[int, str]:
         row = self._conn().execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def verify(self) -> VerifyReport:
-        return verify_chain(self.records())
+        return walk(self.rows())
 
     def raw(self, sql: str, *args: Any) -> list[Any]:
         """Direct SQL, for tests that tamper with the store on purpose."""

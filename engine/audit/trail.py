@@ -1,19 +1,21 @@
 """The audit trail as the engine uses it: a store plus signed checkpoints, an anchor outside the database, a spool
-for records the store could not take, and the one full verification (`datamcp ops verify`)."""
+for records the store could not take, and the verification (`datamcp ops verify [--full]`)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from engine.audit import AuditStore, OperationRecord, Page, VerifyReport, now, verify_chain
+from engine.audit import GENESIS, AuditStore, OperationRecord, Page, VerifyReport, now
 from engine.audit.anchor import Anchor
-from engine.audit.checkpoints import Checkpoint, Notary
+from engine.audit.checkpoints import CheckedCheckpoint, Checkpoint, Notary, VerifiedMark
 from engine.audit.continuity import anchor_problem, segment_problem
 from engine.audit.spool import Spool
+from engine.audit.walk import ChainWalk, stored_record
 from engine.errors import AuditUnavailable
 from engine.vocabulary import Status
 
@@ -28,10 +30,24 @@ class AnchorStatus(BaseModel):
     status: str = Field(description="match, absent, mismatch, or behind (records missing from the store)")
 
 
+class VerifyScope(StrEnum):
+    FULL = "full"  # every record, checkpoint, index row and attachment
+    INCREMENTAL = "incremental"  # what came after the last full verify's mark
+
+
 class TrailReport(VerifyReport):
     """Records, checkpoints, signatures and the anchor in one view."""
 
-    checkpoints: int = 0
+    scope: VerifyScope = VerifyScope.FULL
+    checked_from: int = Field(
+        1,
+        description="The first record this verify read and hashed. The ones before it were found intact by the full "
+        "verify of `full_verified_at` and are trusted as of then (an edit to them shows in the next full verify).",
+    )
+    records_checked: int = Field(0, description="Records read and hashed by this verify.")
+    full_verified_at: str | None = Field(None, description="When the full verify this incremental one builds on ran.")
+    scope_note: str = Field("", description="Why this verify is a full one although an incremental one was asked for.")
+    checkpoints: int = Field(0, description="Checkpoints checked (signature, and the chain's hash at their record).")
     last_checkpoint: int | None = None
     unsigned_records: int = Field(0, description="Records after the last checkpoint (a running operation's start).")
     anchor: AnchorStatus
@@ -141,6 +157,7 @@ class AuditTrail:
     def reinit(self, reason: str, admin: str) -> Checkpoint:
         """Start the chain again after a loss, on record: the restart names the lost anchor, the admin and why."""
         lost = self.anchor.read()
+        self.anchor.write_mark(None)  # the chain is restarted on record: the next verify is a full one
         record = OperationRecord(
             id=f"reinit-{now()}",
             user=admin,
@@ -155,66 +172,124 @@ class AuditTrail:
         return self.checkpoint(f"chain restart by {admin}: {reason}", restart=True)
 
     # --- verification -------------------------------------------------------------------------------------------
-    def verify(self) -> TrailReport:
-        records = self.store.records()
-        chain = verify_chain(records)
-        problems = list(chain.problems)
-        latest = {r.id: r for r in records}
-        problems += self.store.index_problems(latest)
-        problems += self._attachment_problems(records)
-        checkpoints = self.store.checkpoints()
-        problems += self._checkpoint_problems(checkpoints, records)
-        anchor = self._anchor_status(records, problems)
-        last = checkpoints[-1].seq if checkpoints else None
-        unsigned = [r for r in records if last is None or r.seq > last]
+    def verify(self, *, full: bool = False) -> TrailReport:
+        """Check the chain (every record's hash and link), the checkpoints' signatures and hashes, the query index,
+        the attachments and the anchor, reading the records as they stream by. By default only what came after the
+        last full verify's mark (incremental); `full`, or no usable mark, checks everything and then leaves a new mark
+        when all is intact, or withdraws it when not."""
+        problems: list[str] = []
+        mark, note = (None, "") if full else self._start(problems)
+        report, last = self._verify(mark, problems)
+        if mark is None:
+            report.scope_note = note
+            self._leave_mark(report, last)
+        return report
+
+    def _start(self, problems: list[str]) -> tuple[VerifiedMark | None, str]:
+        """The last full verify's mark if an incremental verify can start there: signed by this server's key, and the
+        record at its place still the one it vouches for (place, hash, and content that gives that hash). Otherwise
+        None and why."""
+        mark = self.anchor.read_mark()
+        if mark is None:
+            return None, "no earlier full verify on record"
+        problem = self.notary.mark_problem(mark)
+        if problem is not None:
+            if mark.key_id == self.notary.key_id:
+                problems.append(problem)  # someone wrote it without the key
+            return None, problem
+        rows = list(self.store.rows(mark.seq, mark.seq))
+        at = stored_record(*rows[0]) if rows else None
+        if at is None or at.seq != mark.seq or at.hash != mark.hash or at.digest() != at.hash:
+            return None, f"record {mark.seq} is no longer the one the last full verify found"
+        return mark, ""
+
+    def _verify(self, mark: VerifiedMark | None, problems: list[str]) -> tuple[TrailReport, CheckedCheckpoint | None]:
+        """Verify from the mark (everything when None); the report and the last checkpoint read."""
+        trusted = mark.seq if mark else 0
+        anchored = self.anchor.read()
+        checked = [self.notary.check(seq, data) for seq, data in self.store.checkpoint_rows(trusted)]
+        last = checked[-1].seq if checked else None
+        walker = ChainWalk(
+            first=trusted + 1,
+            prev=mark.hash if mark else GENESIS,
+            watch={c.seq for c in checked if c.problem is None},
+            signed_to=last if last is not None or mark is None else trusted,
+            anchor_seq=anchored.seq if anchored and anchored.seq > trusted else None,
+        )
+        walker.feed(self.store.rows(trusted + 1))
+        if mark:
+            walker.hashes.setdefault(mark.seq, mark.hash)  # the record there was checked against the mark
+        problems += walker.problems
+        problems += self.store.index_problems(walker.latest, after=trusted)
+        problems += self._attachment_problems(walker.attachments)
         problems += [
-            f"record {r.seq} ({r.tool} {r.status}) is after the last signed checkpoint"
-            for r in unsigned
-            if r.status != Status.STARTED
+            c.problem or f"checkpoint at record {c.seq}: the chain there no longer ends in the signed hash"
+            for c in checked
+            if c.problem is not None or (c.seq and c.seq >= trusted and walker.hashes.get(c.seq) != c.hash)
         ]
-        return TrailReport(
+        held = trusted + walker.count
+        anchor = self._anchor_status(anchored, held, walker.anchored if anchored else None, mark, problems)
+        problems += walker.unsigned_problems
+        report = TrailReport(
             ok=not problems,
-            records=len(records),
+            records=held,
             problems=problems,
-            checkpoints=len(checkpoints),
+            scope=VerifyScope.INCREMENTAL if mark else VerifyScope.FULL,
+            checked_from=trusted + 1,
+            records_checked=walker.count,
+            full_verified_at=mark.verified_at if mark else None,
+            checkpoints=len(checked),
             last_checkpoint=last,
-            unsigned_records=len(unsigned),
+            unsigned_records=walker.unsigned,
             anchor=anchor,
         )
+        return report, checked[-1] if checked else None
 
-    def _attachment_problems(self, records: list[OperationRecord]) -> list[str]:
+    def _leave_mark(self, report: TrailReport, last: CheckedCheckpoint | None) -> None:
+        """After a full verify: incremental verifies start at its last checkpoint when everything was intact, and
+        nowhere (so they run in full, and keep reporting) when it was not."""
+        mark = None
+        if report.ok and last is not None:
+            mark = self.notary.sign_mark(VerifiedMark(seq=last.seq, hash=last.hash, verified_at=now(), key_id=""))
+        try:
+            self.anchor.write_mark(mark)
+        except AuditUnavailable as exc:
+            log.warning("the full verify's mark was not %s: %s", "left" if mark else "withdrawn", exc.message)
+
+    def _attachment_problems(self, attachments: list[tuple[int, str, str]]) -> list[str]:
         problems = []
-        for r in records:
-            if r.attachment_sha256 is not None:
-                text = self.store.attachment(r.id)
-                if text is None or sha256(text) != r.attachment_sha256:
-                    problems.append(f"record {r.seq} ({r.id}): its attachment is missing or was edited")
+        for seq, op_id, digest in attachments:
+            text = self.store.attachment(op_id)
+            if text is None or sha256(text) != digest:
+                problems.append(f"record {seq} ({op_id}): its attachment is missing or was edited")
         return problems
 
-    def _checkpoint_problems(self, checkpoints: list[Checkpoint], records: list[OperationRecord]) -> list[str]:
-        by_seq = {r.seq: r for r in records}
-        problems = []
-        for cp in checkpoints:
-            problem = self.notary.problem(cp)
-            if problem is None and cp.seq and (cp.seq not in by_seq or by_seq[cp.seq].hash != cp.hash):
-                problem = f"checkpoint at record {cp.seq}: the chain there no longer ends in the signed hash"
-            if problem:
-                problems.append(problem)
-        return problems
-
-    def _anchor_status(self, records: list[OperationRecord], problems: list[str]) -> AnchorStatus:
-        anchored = self.anchor.read()
+    def _anchor_status(
+        self,
+        anchored: Checkpoint | None,
+        held: int,
+        walked: str | None,
+        mark: VerifiedMark | None,
+        problems: list[str],
+    ) -> AnchorStatus:
+        """The anchor against a store of `held` records whose record at the anchor's place has the hash `walked`
+        (when the walk reached it; before an incremental walk, it is read on its own)."""
         if anchored is None:
             return AnchorStatus(location=self.anchor.location, status="absent")
         status = AnchorStatus(location=self.anchor.location, seq=anchored.seq, status="match")
         if self.notary.problem(anchored) is not None:
             problems.append("the anchor's checkpoint signature does not verify")
             return status.model_copy(update={"status": "mismatch"})
-        if len(records) < anchored.seq:
-            problems.append(f"the anchor vouches for {anchored.seq} records; the store has {len(records)} (truncated)")
+        if held < anchored.seq:
+            problems.append(f"the anchor vouches for {anchored.seq} records; the store has {held} (truncated)")
             return status.model_copy(update={"status": "behind"})
-        at = next((r for r in records if r.seq == anchored.seq), None)
-        if anchored.seq and (at is None or at.hash != anchored.hash):
+        at = walked
+        if mark is not None and anchored.seq == mark.seq:
+            at = mark.hash
+        elif mark is not None and anchored.seq < mark.seq:  # an anchor behind the mark: its record read on its own
+            rows = list(self.store.rows(anchored.seq, anchored.seq))
+            at = stored_record(*rows[0]).hash if rows else None
+        if anchored.seq and at != anchored.hash:
             problems.append(f"record {anchored.seq} is not the one the anchor vouches for (rewritten)")
             return status.model_copy(update={"status": "mismatch"})
         return status

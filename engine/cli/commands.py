@@ -223,14 +223,20 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _verify(args: argparse.Namespace, engine: Any) -> int:
-    report = engine.audit.verify()
+    report = engine.audit.verify(full=args.full)
     if args.json:
         _print(report.model_dump())
         return EXIT_OK if report.ok else EXIT_FAILED
-    anchor = report.anchor
+    anchor, first, last = report.anchor, report.checked_from, report.checked_from + report.records_checked - 1
+    checked = f"records {first}-{last} checked" if report.records_checked else f"no records after {first - 1}"
     print(f"audit trail: {'intact' if report.ok else 'TAMPERED'}")
+    if report.full_verified_at:
+        trusted = f"1-{first - 1} found intact by the full verify of {report.full_verified_at[:19]}"
+        print(f"  verify:      incremental: {checked}, {trusted} (`--full` checks them all again)")
+    else:
+        print(f"  verify:      full: {checked}" + (f" ({report.scope_note})" if report.scope_note else ""))
     print(f"  records:     {report.records} ({report.unsigned_records} after the last checkpoint)")
-    print(f"  checkpoints: {report.checkpoints}, last at record {report.last_checkpoint}, signatures checked")
+    print(f"  checkpoints: {report.checkpoints} checked, last at record {report.last_checkpoint}, signatures checked")
     print(f"  anchor:      {anchor.status} ({anchor.location}, record {anchor.seq})")
     for p in report.problems:
         print(f"  {p}")

@@ -104,6 +104,12 @@ def _audit_commands(command: _Commands) -> None:
     p.add_argument("action", nargs="?", choices=["list", "show", "verify", "reinit"], default="list")
     p.add_argument("--reason", help="reinit: what happened to the audit store (recorded)")
     p.add_argument("--key", help="reinit: prove the admin role with this SSH private key")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="verify: every record, checkpoint, index row and attachment (default: what came after the last full "
+        "verify's mark)",
+    )
     p.add_argument("operation_id", nargs="?")
     p.add_argument("--stack")
     p.add_argument("--user", dest="filter_user")

@@ -174,7 +174,13 @@ class Console:
         except DataMcpError as exc:
             return self.refuse(request, 400, "Bad filter", exc.message)
         next_query = urlencode({**{k: v for k, v in filters.items() if v}, "cursor": page.next_cursor or ""})
-        report = {"ok": verified.ok, "problems": verified.problems[:5], "records": verified.records}
+        report = {
+            "ok": verified.ok,
+            "problems": verified.problems[:5],
+            "records": verified.records,
+            "records_checked": verified.records_checked,
+            "full_verified_at": verified.full_verified_at,  # set when only the records after that verify were read
+        }
         return self.page(
             request, "audit.html", section="audit", page=page, filters=filters, verified=report, next_query=next_query
         )

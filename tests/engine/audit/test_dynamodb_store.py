@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from engine.audit import OperationRecord, now, open_store
-from engine.audit.anchor import open_anchor
-from engine.audit.checkpoints import Notary
+from engine.audit.anchor import S3Anchor, open_anchor
+from engine.audit.checkpoints import Notary, VerifiedMark
 from engine.audit.dynamodb import DynamoDbAuditStore
 from engine.audit.spool import Spool
-from engine.audit.trail import AuditTrail
+from engine.audit.trail import AuditTrail, VerifyScope
 from engine.errors import AuditUnavailable, InvalidInput
 from engine.trust.server_key import ServerKey
 
@@ -221,3 +221,29 @@ def test_an_edited_dynamodb_index_attribute_is_found(dynamo_trail: AuditTrail, s
     )["Items"][0]
     store.client.put_item(TableName=store.table, Item=item | {"user": {"S": "nobody"}})
     assert any("query index disagrees" in p for p in dynamo_trail.verify().problems)
+
+
+def test_verify_starts_at_the_mark_kept_in_the_anchor_table(dynamo_trail: AuditTrail) -> None:
+    assert dynamo_trail.verify().scope == VerifyScope.FULL
+    assert dynamo_trail.anchor.read_mark().seq == 6  # type: ignore[union-attr]
+    dynamo_trail.append(record("op-3"))
+    dynamo_trail.append(record("op-3", "succeeded"))
+    report = dynamo_trail.verify()
+    assert report.ok and (report.scope, report.checked_from, report.records_checked) == (VerifyScope.INCREMENTAL, 7, 2)
+
+
+def test_an_s3_anchor_keeps_the_verify_mark_beside_it(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    anchor = open_anchor(f"s3://anchors/audit/anchor.json?region=us-east-1&endpoint={moto_endpoint}")
+    assert isinstance(anchor, S3Anchor)
+    anchor.client.create_bucket(Bucket="anchors")
+    assert anchor.read_mark() is None
+    notary = Notary(ServerKey.generate(tmp_path / "server.key"))
+    mark = notary.sign_mark(VerifiedMark(seq=3, hash="a" * 64, verified_at=now(), key_id=""))
+    anchor.write_mark(mark)
+    assert anchor.read_mark() == mark and anchor.read() is None
+    anchor.write_mark(None)
+    assert anchor.read_mark() is None

@@ -7,15 +7,22 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import engine.audit.postgres
 from engine.audit import OperationRecord, now, open_store
-from engine.audit.checkpoints import Checkpoint
+from engine.audit.anchor import FileAnchor
+from engine.audit.checkpoints import Checkpoint, Notary
 from engine.audit.postgres import PostgresAuditStore
+from engine.audit.spool import Spool
+from engine.audit.trail import AuditTrail, VerifyScope
 from engine.errors import AuditUnavailable
 from engine.pgstore.schema import MIGRATIONS
+from engine.trust.server_key import ServerKey
 from engine.vocabulary import Status
 from tests.postgres import postgres_cluster
 
@@ -102,6 +109,32 @@ def test_an_edit_or_a_deletion_in_the_database_is_detected(url: str) -> None:
     assert not report.ok and any("record 3" in p and "edited" in p for p in report.problems)
     store.raw("DELETE FROM records WHERE seq = 4")
     assert not store.verify().ok
+
+
+def test_verify_streams_the_chain_and_then_starts_at_the_last_full_verify(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine.audit.postgres, "STREAM_ROWS", 3)  # several fetches from the server-side cursor
+    store = PostgresAuditStore(url)
+    notary = Notary(ServerKey(Ed25519PrivateKey.generate()))
+    trail = AuditTrail(store, notary, FileAnchor(tmp_path / "anchor.json"), Spool(tmp_path / "spool"))
+
+    def operation(op_id: str) -> None:
+        started = trail.append(record(op_id))
+        trail.append(started.model_copy(update={"status": Status.SUCCEEDED}))
+
+    for i in range(5):
+        operation(f"op-{i}")
+    assert [row[0] for row in store.rows()] == list(range(1, 11)) and [row[0] for row in store.rows(4, 5)] == [4, 5]
+    full = trail.verify()
+    assert (full.ok, full.scope, full.records, full.checkpoints) == (True, VerifyScope.FULL, 10, 5)
+    operation("op-5")
+    data = store.raw("SELECT data FROM records WHERE seq = 11")[0][0]
+    store.raw("UPDATE records SET data = %s WHERE seq = 11", data.replace('"alice"', '"mallory"'))
+    report = trail.verify()
+    assert (report.scope, report.checked_from, report.records_checked) == (VerifyScope.INCREMENTAL, 11, 2)
+    assert report.problems == ["record 11 (op-5): content does not match its hash (edited)"]
+    store.close()
 
 
 def test_the_schema_is_versioned_and_a_newer_one_is_refused(url: str) -> None:

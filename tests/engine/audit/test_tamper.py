@@ -1,5 +1,7 @@
 """Tampering with the audit trail as someone with file access would: every edit, rechain, truncation or swap of the
-database is found by `verify`, and a lost store stops every operation until an admin restarts the chain on record."""
+database is found by `verify`, and a lost store stops every operation until an admin restarts the chain on record.
+Edits that leave the chain's hashes as they were, made before the last full verify's mark (the fixture's verify),
+are found by a full verify (tests/engine/audit/test_incremental_verify.py shows what an incremental one finds)."""
 
 from __future__ import annotations
 
@@ -98,18 +100,18 @@ def test_a_forged_checkpoint_does_not_verify(trail: AuditTrail, tmp_path: Path) 
 
 def test_editing_the_operations_index_is_found(trail: AuditTrail) -> None:
     db(trail).execute("UPDATE operations SET user = 'nobody', status = 'failed' WHERE op_id = 'op-1'")
-    report = trail.verify()
+    report = trail.verify(full=True)
     assert not report.ok and any("op-1: the query index disagrees" in p for p in report.problems)
 
 
 def test_pointing_the_index_at_another_record_is_found(trail: AuditTrail) -> None:
     db(trail).execute("UPDATE operations SET seq = 2 WHERE op_id = 'op-3'")
-    assert any("op-3" in p for p in trail.verify().problems)
+    assert any("op-3" in p for p in trail.verify(full=True).problems)
 
 
 def test_editing_an_attachment_is_found(trail: AuditTrail) -> None:
     db(trail).execute("UPDATE attachments SET text = 'y' WHERE op_id = 'op-2'")
-    assert any("op-2): its attachment" in p for p in trail.verify().problems)
+    assert any("op-2): its attachment" in p for p in trail.verify(full=True).problems)
 
 
 def test_truncating_the_newest_records_is_found(trail: AuditTrail) -> None:
@@ -187,6 +189,7 @@ def test_a_record_the_store_refuses_waits_in_the_spool_and_is_written_later(trai
 
 
 def test_verify_reports_records_checkpoints_and_the_anchor(trail: AuditTrail) -> None:
-    report = json.loads(trail.verify().model_dump_json())
+    report = json.loads(trail.verify(full=True).model_dump_json())
     assert report["records"] == 8 and report["checkpoints"] >= 4 and report["last_checkpoint"] == 8
     assert report["anchor"]["status"] == "match" and report["anchor"]["seq"] == 8
+    assert (report["scope"], report["checked_from"], report["records_checked"]) == ("full", 1, 8)
