@@ -1,5 +1,8 @@
 """The simulated cloud's inventory: what "exists" per stack, one JSON file per resource under the sandbox dir.
 
+A resource's generations live in a folder named by its URN's digest, a file each named by its id's digest, so
+`find` reads one small folder, not the whole stack: creating N resources stays linear in N.
+
 `up` writes it, `refresh` reads it, `destroy` empties it; tests edit it to simulate drift. Writes are atomic
 (write-then-rename), so several provider processes of one stack can share it.
 """
@@ -20,6 +23,10 @@ def _urn_parts(urn: str) -> tuple[str, str]:
     return head[0].removeprefix("urn:pulumi:"), head[1]
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class Inventory:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -29,8 +36,11 @@ class Inventory:
 
     def _path(self, urn: str, rid: str) -> Path:
         # Keyed by URN and id: during a create-before-delete replacement both generations exist at once.
+        return self._urn_folder(urn) / f"{_digest(rid)[:32]}.json"
+
+    def _urn_folder(self, urn: str) -> Path:
         stack, project = _urn_parts(urn)
-        return self.stack_dir(project, stack) / (hashlib.sha256(f"{urn}\x00{rid}".encode()).hexdigest()[:32] + ".json")
+        return self.stack_dir(project, stack) / _digest(urn)[:32]
 
     def get(self, urn: str, rid: str) -> dict[str, Any] | None:
         try:
@@ -40,8 +50,8 @@ class Inventory:
 
     def find(self, urn: str) -> list[dict[str, Any]]:
         """Every generation of the resource with this URN (usually one)."""
-        stack, project = _urn_parts(urn)
-        return [r for r in self.list(project, stack) if r["urn"] == urn]
+        found = (json.loads(p.read_text()) for p in self._urn_folder(urn).glob("*.json"))
+        return sorted((r for r in found if r["urn"] == urn), key=lambda r: r["id"])
 
     def put(self, urn: str, rid: str, typ: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         path = self._path(urn, rid)
@@ -59,7 +69,8 @@ class Inventory:
         folder = self.stack_dir(project, stack)
         if not folder.is_dir():
             return []
-        return sorted((json.loads(p.read_text()) for p in folder.glob("*.json")), key=lambda r: (r["urn"], r["id"]))
+        found = (json.loads(p.read_text()) for p in folder.glob("*/*.json"))
+        return sorted(found, key=lambda r: (r["urn"], r["id"]))
 
     def drift(self, urn: str, **changes: Any) -> None:
         """Change a resource as if someone edited it outside Pulumi (test helper): its outputs, and the inputs a

@@ -72,6 +72,21 @@ def _deployment(*outputs: dict[str, object]) -> dict[str, object]:
     return {"resources": resources}
 
 
+def test_finding_a_resource_reads_its_own_generations_only(tmp_path: Path) -> None:
+    inv = Inventory(tmp_path)
+    urn = "urn:pulumi:dev::p::aws:s3/bucket:Bucket::{}"
+    for i in range(50):
+        inv.put(urn.format(i), f"id-{i}", "aws:s3/bucket:Bucket", {"n": i}, {})
+    inv.put(urn.format(7), "id-7b", "aws:s3/bucket:Bucket", {"n": 7}, {})  # a replacement's second generation
+    for other in inv.stack_dir("p", "dev").glob("*/*.json"):
+        if '"id-3"' in other.read_text():
+            other.write_text("{broken")  # reading it would fail: find must not
+    assert [r["id"] for r in inv.find(urn.format(7))] == ["id-7", "id-7b"]
+    assert inv.find(urn.format(99)) == []
+    inv.delete(urn.format(7), "id-7")
+    assert [r["id"] for r in inv.find(urn.format(7))] == ["id-7b"]
+
+
 def test_state_mode_and_mixing_refusal() -> None:
     sim = {fakes.SIMULATED_MARKER: True}
     assert state_mode({"resources": []}) == "empty"
