@@ -68,6 +68,13 @@ class RegistryCatalog:
         return program
 
 
+def load_programs() -> None:
+    """Import every registry stack's program now (the registry imports one only when it is built): a server loads
+    them before it freezes what it has loaded, rather than on its first preview."""
+    for spec in registry.list_stacks():
+        spec.build  # noqa: B018 - resolving the build function imports its program
+
+
 @cache
 def _registry_entry(name: str) -> CatalogEntry:
     """A registry stack's entry, made once: its JSON schema costs milliseconds and the registry never changes while

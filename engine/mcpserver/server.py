@@ -9,6 +9,7 @@ from typing import Any
 from fastmcp import FastMCP
 
 from engine import __version__
+from engine.catalog import load_programs
 from engine.console.settings import ConsoleSettings, load_console_settings
 from engine.mcpserver import tools_admin, tools_change, tools_read
 from engine.mcpserver.auth import Transport, agent_principals, auth_provider, check_stdio_roles
@@ -58,8 +59,10 @@ async def warm_up(server: FastMCP) -> None:
     """Pay first-use costs before the first request does: FastMCP's session state store builds its validators on
     first use (about 250 ms on this machine), which every session's first `tools/list` reads. Then everything
     loaded so far (the cloud SDKs, the stacks: ~150,000 objects) leaves the garbage collector's sight: a full
-    collection walked them all, ~80 ms that landed on whichever request was running."""
+    collection walked them all, ~80 ms that landed on whichever request was running. The registry imports a stack's
+    program only when it is built, so every program (and the SDKs it uses) is loaded here first."""
     await server._state_store.get(key="datamcp:warm-up")  # no public way to touch the store
+    load_programs()
     gc.collect()
     gc.freeze()
 

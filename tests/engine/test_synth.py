@@ -40,7 +40,7 @@ def test_bad_stack_names_are_refused_before_anything_runs(bad: str) -> None:
 
 
 def test_unknown_stack_is_a_typed_error() -> None:
-    with pytest.raises(StackNotFound, match="known stacks: aws-dev, aws-prod, gcp-dev, gcp-prod"):
+    with pytest.raises(StackNotFound, match="known stacks: aws-dev, aws-prod, aws-scale, gcp-dev, gcp-prod"):
         synth("azure-dev", ROOT)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ def test_warming_up_touches_the_session_state_store() -> None:
     try:
         asyncio.run(server_module.warm_up(server))
         assert touched == ["datamcp:warm-up"]
+        assert {"stacks.aws", "stacks.gcp", "stacks.k8s", "stacks.scale"} <= set(sys.modules)  # every program
         assert gc.get_freeze_count() > 10_000  # what was loaded before serving is out of the collector's sight
     finally:
         gc.unfreeze()
