@@ -59,6 +59,8 @@ class StateFiles:
         """The stack's latest deployment as the file holds it, secret values as ciphertext (what `pulumi stack
         export` prints without --show-secrets), read without a CLI process; None when the file cannot say (no file,
         a compressed or older-format checkpoint, unreadable): then ask the CLI."""
+        if (self.folder / f"{stack}.json.gz").exists():
+            return None  # which of the two the CLI reads depends on its settings: let it say
         checkpoint = _checkpoint(self.folder / f"{stack}.json")
         latest = checkpoint.get("latest") if checkpoint is not None else None
         return latest if isinstance(latest, dict) else None

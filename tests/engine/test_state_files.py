@@ -26,6 +26,12 @@ def test_a_checkpoint_of_another_format_version_is_left_to_the_cli(tmp_path: Pat
     assert files.deployment("dev") is None and files.outputs("dev") is None
 
 
+def test_a_compressed_checkpoint_beside_the_plain_one_is_left_to_the_cli(tmp_path: Path) -> None:
+    files = _backend(tmp_path, {"version": 3, "checkpoint": {"latest": {"resources": []}}})
+    (files.folder / "dev.json.gz").write_bytes(b"")
+    assert files.deployment("dev") is None
+
+
 def test_a_checkpoint_without_a_deployment_or_unreadable_is_left_to_the_cli(tmp_path: Path) -> None:
     files = _backend(tmp_path, {"version": 3, "checkpoint": {"stack": "dev"}})
     assert files.deployment("dev") is None and files.outputs("dev") == {}
