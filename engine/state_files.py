@@ -7,6 +7,8 @@ cached by the state file's identity (inode, size, modification time), so a chang
 from __future__ import annotations
 
 import json
+import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,14 @@ from engine.store_files import UnsafeFile, read_regular
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - Pulumi's marker of a secret in serialised state
 STACK_TYPE = "pulumi:pulumi:Stack"
+# The layout whose checkpoint path this reads: `.pulumi/meta.yaml` as the CLI writes it for project-scoped stacks.
+# Without it (legacy layout, `.pulumi/stacks/<stack>.json`) or with anything else in it, the CLI reads another file.
+PROJECT_LAYOUT = b"version: 1\n"
+# What the backend keeps beside `<stack>.json` and never reads as the stack's state: its backups, retained
+# checkpoints (PULUMI_DIY_BACKEND_RETAIN_CHECKPOINTS) and blob metadata. Any other `<stack>.json.*` (`.gz`, `.zst`, a
+# compression the CLI learns later) may be what the CLI reads instead of the plain file.
+IGNORED_BESIDE = re.compile(r"(?:(?:gz|zst)\.)?(?:bak|[0-9]+)(?:\.attrs)?|attrs")
+HISTORY_FILE = re.compile(r"(?P<stack>.+)-[0-9]+\.(?P<kind>history|checkpoint)\.json(?P<attrs>\.attrs)?")
 
 
 def _masked(value: Any) -> Any:
@@ -58,10 +68,13 @@ class StateFiles:
     def deployment(self, stack: str) -> dict[str, Any] | None:
         """The stack's latest deployment as the file holds it, secret values as ciphertext (what `pulumi stack
         export` prints without --show-secrets), read without a CLI process; None when the file cannot say (no file,
-        a compressed or older-format checkpoint, unreadable): then ask the CLI."""
-        if (self.folder / f"{stack}.json.gz").exists():
-            return None  # which of the two the CLI reads depends on its settings: let it say
-        checkpoint = _checkpoint(self.folder / f"{stack}.json")
+        a compressed or older-format checkpoint, unreadable): then ask the CLI. The state digest of an approved apply is
+        taken from this, so it is used only when the CLI reads exactly this file to exactly this: the project layout,
+        no other form of the checkpoint beside it, and JSON that Go's decoder cannot read otherwise (no two keys of an
+        object that differ only in case)."""
+        if not self._project_layout() or not self._plain_only(stack):
+            return None
+        checkpoint = _checkpoint(self.folder / f"{stack}.json", strict=True)
         latest = checkpoint.get("latest") if checkpoint is not None else None
         return latest if isinstance(latest, dict) else None
 
@@ -71,7 +84,27 @@ class StateFiles:
         folder = self.history / stack
         if not folder.is_dir() or folder.is_symlink():
             return None
-        return sum(1 for path in folder.glob(f"{stack}-*.history.json") if path.is_file())
+        count = 0
+        for name in os.listdir(folder):
+            match = HISTORY_FILE.fullmatch(name)
+            if match is None or match["stack"] != stack:
+                return None  # e.g. compressed history (PULUMI_DIY_BACKEND_GZIP): the CLI counts those too
+            count += match["kind"] == "history" and not match["attrs"]
+        return count
+
+    def _project_layout(self) -> bool:
+        try:
+            return read_regular(self.folder.parent.parent / "meta.yaml") == PROJECT_LAYOUT
+        except (OSError, UnsafeFile):
+            return False
+
+    def _plain_only(self, stack: str) -> bool:
+        prefix = f"{stack}.json."
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return False
+        return all(IGNORED_BESIDE.fullmatch(n[len(prefix) :]) for n in names if n.startswith(prefix))
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
@@ -89,10 +122,22 @@ class StateFiles:
 CHECKPOINT_VERSION = 3  # the checkpoint format this reads; any other is left to the CLI
 
 
-def _checkpoint(path: Path) -> dict[str, Any] | None:
+class _Ambiguous(ValueError):
+    """Keys Go's JSON decoder may take for one another."""
+
+
+def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Go matches struct fields case-insensitively (Unicode simple folding: "Latest", and "late" + U+017F + "t", are
+    # "latest") and keeps the last match: which of two such keys it uses depends on their order, which a dict loses.
+    if len({key.casefold() for key, _ in pairs}) != len(pairs):
+        raise _Ambiguous
+    return dict(pairs)
+
+
+def _checkpoint(path: Path, *, strict: bool = False) -> dict[str, Any] | None:
     try:
-        data = json.loads(read_regular(path))
-    except (OSError, UnsafeFile, ValueError):
+        data = json.loads(read_regular(path), object_pairs_hook=_distinct_keys if strict else None)
+    except (OSError, UnsafeFile, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
         return None

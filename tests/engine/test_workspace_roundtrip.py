@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -74,6 +76,51 @@ def test_the_state_read_from_a_file_backend_is_what_the_cli_exports(settings: Se
     assert read == exported() and "s3cr3t-token-value" not in json.dumps(read)
     assert files.updates("dev") == len(stack.history()) == 2
     assert files.deployment("prod") is None and files.updates("prod") is None
+
+
+def _zstd(data: bytes) -> bytes:
+    """One zstd frame holding `data` as a raw block (no compression; up to 128 KiB), as the CLI writes with
+    PULUMI_DIY_BACKEND_ZSTD and detects by its magic."""
+    assert len(data) < 1 << 17
+    return struct.pack("<I", 0xFD2FB528) + bytes([0x00, 7 << 3]) + ((len(data) << 3) | 1).to_bytes(3, "little") + data
+
+
+def test_a_checkpoint_the_cli_reads_otherwise_is_never_read_directly(settings: Settings, tmp_path: Path) -> None:
+    """Whatever is put beside or into the checkpoint, the engine's direct read is None (the CLI is asked) or what the
+    real CLI reads: an approved apply's state digest never covers another state than the one the CLI applies to."""
+    stack = stack_handle(settings, project="roundtrip", stack="dev", program=program, work_dir=tmp_path)
+    stack.up(show_secrets=False)
+    assert settings.backend_path is not None
+    files = StateFiles(settings.backend_path, "roundtrip")
+    path = files.folder / "dev.json"
+    original = path.read_text()
+    stored = json.loads(original)
+    latest = stored["checkpoint"]["latest"]
+    other = json.dumps({**latest, "resources": latest["resources"][:-1]})  # the state without the component
+    head = json.dumps({"version": 3, "checkpoint": {"stack": stored["checkpoint"]["stack"]}})[:-2]
+    variants: dict[str, Callable[[], object]] = {
+        "zstd beside": lambda: (files.folder / "dev.json.zst").write_bytes(
+            _zstd(json.dumps({**stored, "checkpoint": {**stored["checkpoint"], "latest": json.loads(other)}}).encode())
+        ),
+        "Latest": lambda: path.write_text(f'{head}, "latest": {json.dumps(latest)}, "Latest": {other}}}}}'),
+        "long s": lambda: path.write_text(f'{head}, "latest": {json.dumps(latest)}, "late\\u017ft": {other}}}}}'),
+    }
+
+    def exported() -> list[str]:
+        command = [stack.workspace.pulumi_command.command, "stack", "export", "--stack", "dev", "--non-interactive"]
+        env = {**os.environ, **stack.workspace.env_vars}
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+        return [r["urn"] for r in json.loads(done.stdout)["deployment"]["resources"]]
+
+    for name, tamper in variants.items():
+        tamper()
+        read = files.deployment("dev")
+        cli = exported()
+        assert len(cli) == len(latest["resources"]) - 1, name  # the CLI reads the other state...
+        assert read is None or [r["urn"] for r in read["resources"]] == cli, name  # ...so must the digest's
+        (files.folder / "dev.json.zst").unlink(missing_ok=True)
+        path.write_text(original)
+    assert files.deployment("dev") == latest
 
 
 def test_a_wrong_cli_version_is_refused_before_any_run(settings: Settings, tmp_path: Path) -> None:
