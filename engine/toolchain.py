@@ -58,19 +58,20 @@ _VERSION_ARGS = {
 }
 
 
-_VERSIONS: dict[tuple[str, str, int, int, int, int], str] = {}
+_VERSIONS: dict[tuple[str, str, int, int, int, int, int], str] = {}
 _VERSIONS_LOCK = threading.Lock()
 
 
 def tool_version(name: str, binary: Path) -> str | None:
     """The version a tool reports, without a leading 'v', or None when it cannot run. Asked once per binary file
-    per process: the answer is kept by the file's identity (device, inode, size, modification time), so a binary
-    that is replaced or rebuilt is asked again (every operation checks pulumi's version: ~0.2 s a time)."""
+    per process: the answer is kept by the file's identity (device, inode, size, modification and change times), so
+    a binary that is replaced or rebuilt is asked again (every operation checks pulumi's version: ~0.2 s a time). The
+    change time counts because its owner can set the others back (rewritten in place, `touch -d`), but not that."""
     try:
         info = binary.stat()
     except OSError:
         return None
-    key = (name, str(binary), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    key = (name, str(binary), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     with _VERSIONS_LOCK:
         known = _VERSIONS.get(key)
     if known is not None:
