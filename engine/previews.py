@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,13 +158,38 @@ STORE_MODE = 0o1777  # anyone may add files (approvals are submitted here); only
 
 
 def tree_digest(root: Path, paths: tuple[str, ...]) -> str:
-    """A digest of every source file in `paths` (files, or folders walked; names and contents). Bytecode is never
-    part of it: it is never trusted either (engine/bytecode.py)."""
+    """A digest of every source file in `paths` (files, or folders walked; names and contents). Cached bytecode is
+    never part of it: it is never trusted either (engine/bytecode.py). What Python imports without a source is: a
+    `name.pyc` beside the sources (a package's `__init__.pyc` even wins over a module `name.py` next to its folder),
+    and the files of a linked folder (a package may be a link)."""
     h = hashlib.sha256()
     for name in paths:
         base = root / name
-        files = sorted(base.rglob("*")) if base.is_dir() else [base] if base.is_file() else []
+        files = sorted(_walk(base, frozenset())) if base.is_dir() else [base] if base.is_file() else []
         for path in files:
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in SOURCE_SUFFIXES:
+            if path.is_file() and "__pycache__" not in path.parts and _runs_or_shapes(path):
                 h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def _runs_or_shapes(path: Path) -> bool:
+    """A source suffix, or bytecode Python would load as module `stem` without a source (`stem.pyc` itself, not the
+    `stem.cpython-311.pyc` that caches a source)."""
+    return path.suffix in SOURCE_SUFFIXES or (path.suffix == ".pyc" and path.stem.isidentifier())
+
+
+def _walk(folder: Path, above: frozenset[str]) -> list[Path]:
+    """Everything below `folder` as an import sees it: links to folders are followed, a link back to a folder above
+    is not (it would never end)."""
+    inside = above | {os.path.realpath(folder)}
+    found: list[Path] = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return found  # unreadable: nothing can be imported from it either
+    for entry in entries:
+        path = folder / entry.name
+        found.append(path)
+        if entry.is_dir() and os.path.realpath(path) not in inside:
+            found += _walk(path, inside)
+    return found

@@ -167,6 +167,31 @@ def test_bytecode_is_never_part_of_the_tree_digest(tree: Path) -> None:
     assert tree_digest(tree, PATHS) == before
 
 
+def test_bytecode_python_loads_without_a_source_is_part_of_the_tree_digest(tree: Path) -> None:
+    """`stacks/scale/__init__.pyc` is imported as `stacks.scale` (before `stacks/scale.py`), private bytecode cache
+    or not: it is program code, so planting or swapping it after a preview makes the apply stale."""
+    before = tree_digest(tree, PATHS)
+    (tree / "stacks" / "scale").mkdir()
+    (tree / "stacks" / "scale" / "__init__.pyc").write_bytes(b"\0planted")
+    planted = tree_digest(tree, PATHS)
+    (tree / "stacks" / "scale" / "__init__.pyc").write_bytes(b"\0swapped")
+    assert len({before, planted, tree_digest(tree, PATHS)}) == 3
+
+
+def test_a_linked_folder_is_walked_into_for_the_tree_digest(tree: Path) -> None:
+    """A package may be a link to a folder elsewhere: what it holds runs, so it is hashed (a link back up is not
+    followed again)."""
+    before = tree_digest(tree, PATHS)
+    elsewhere = tree.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "__init__.py").write_text("planted = True\n")
+    (tree / "stacks" / "scale").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "up").symlink_to(tree / "stacks", target_is_directory=True)
+    linked = tree_digest(tree, PATHS)
+    (elsewhere / "__init__.py").write_text("planted = False\n")
+    assert len({before, linked, tree_digest(tree, PATHS)}) == 3
+
+
 def test_a_folder_named_like_a_source_file_adds_nothing(tree: Path) -> None:
     before = tree_digest(tree, PATHS)
     (tree / "stacks" / "empty.py").mkdir()
