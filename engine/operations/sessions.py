@@ -176,8 +176,11 @@ class StackSessions:
         """The deployment (checked against the sandbox mode) and the URNs of pending operations. A file backend's
         checkpoint is read directly, secrets as ciphertext (a CLI export costs ~0.5 s of CPU beside the preview);
         other backends, or a checkpoint this cannot read, are exported by the CLI. Preview and apply read it the
-        same way, so their state digests compare like with like (a difference refuses the apply)."""
-        stored = self._stored.deployment(stack) if self._stored is not None else None
+        same way, so their state digests compare like with like (a difference refuses the apply). The CLI keeps the
+        stack under the project its work dir's Pulumi.yaml names: under another name than the catalog's, it is asked."""
+        stored = None
+        if self._stored is not None and _project_of(handle) == self.catalog.project:
+            stored = self._stored.deployment(stack)
         deployment: dict[str, Any] = dict(stored if stored is not None else handle.export_stack().deployment or {})
         ensure_mode(stack, deployment, self.simulated(stack))
         pending = [p.get("resource", {}).get("urn", "?") for p in deployment.get("pending_operations") or []]
@@ -188,7 +191,8 @@ class StackSessions:
         stack's history holds, counted in a file backend's folder without a CLI call."""
         if reported:
             return reported
-        counted = self._stored.updates(stack) if self._stored is not None else None
+        direct = self._stored is not None and _project_of(handle) == self.catalog.project
+        counted = self._stored.updates(stack) if self._stored is not None and direct else None
         return counted if counted is not None else len(handle.history())
 
     def run(self, op: OperationContext, stack: str, handle: auto.Stack, fn: Callable[[], T]) -> T:
@@ -226,3 +230,11 @@ class StackSessions:
         return OperationFailed(
             f"{op.tool} of {stack} failed: {op.masker.text(message)}", operation_id=op.id, stack=stack
         )
+
+
+def _project_of(handle: auto.Stack) -> str | None:
+    """The project the CLI runs the stack in (its work dir's Pulumi.yaml `name`), None when it cannot be read."""
+    try:
+        return str(handle.workspace.project_settings().name)
+    except Exception:  # any unreadable project file: the CLI is asked instead
+        return None
