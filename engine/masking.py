@@ -40,8 +40,8 @@ class Masker:
         self._use(secrets)
 
     @property
-    def secrets(self) -> list[str]:
-        return self._state[0]
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(self._state[0])  # a copy: the list belongs with its remembered answers
 
     def add(self, *values: str) -> None:
         self._use([*self.secrets, *values])

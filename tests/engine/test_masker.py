@@ -51,7 +51,7 @@ def test_shorter_values_would_mask_noise_and_are_ignored() -> None:
 def test_values_that_are_not_text_are_ignored() -> None:
     masker = Masker([None, 12345])  # type: ignore[list-item]
     masker.add(None, 67890)  # type: ignore[arg-type]
-    assert masker.secrets == []
+    assert masker.secrets == ()
 
 
 @pytest.mark.parametrize(
