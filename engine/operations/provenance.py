@@ -13,20 +13,20 @@ from engine.previews import PreviewRecord
 from engine.trust import canonical_json
 
 
-def _payload(preview: PreviewRecord) -> bytes:
+def _payload(binding: str) -> bytes:
     """What a seal signs: the binding, under a name no checkpoint or approval payload has."""
-    return canonical_json({"datamcp_preview_seal": preview.binding()})
+    return canonical_json({"datamcp_preview_seal": binding})
 
 
-def seal(notary: Notary, preview: PreviewRecord) -> str:
-    """The seal the engine stores with a preview it made."""
-    return notary.key.sign(_payload(preview))
+def seal(notary: Notary, preview: PreviewRecord, binding: str | None = None) -> str:
+    """The seal the engine stores with a preview it made (`binding`: the preview's, when the caller has it)."""
+    return notary.key.sign(_payload(binding if binding is not None else preview.binding()))
 
 
 def sealed(notary: Notary, preview: PreviewRecord) -> bool:
     """The preview carries the engine's seal of its binding as it is now (not a copy's, not an edited one's)."""
     try:
-        notary.verifier.verify(_payload(preview), preview.seal)
+        notary.verifier.verify(_payload(preview.binding()), preview.seal)
     except DataMcpError:
         return False
     return True
