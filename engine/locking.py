@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -110,6 +111,37 @@ def backend_lock_holder(message: str) -> dict[str, str]:
     """Who holds the backend's lock, from pulumi's ConcurrentUpdateError message."""
     match = _BACKEND_LOCK.search(message)
     return match.groupdict() if match else {}
+
+
+def holder_alive(pid: int, since: str) -> bool:
+    """Whether the process that took a lock at `since` (ISO 8601) still runs: `pid` is alive and, where the system
+    says when a process started (Linux /proc), started no later than the lock was taken; a later process only
+    reuses the dead holder's number."""
+    if not pid_alive(pid):
+        return False
+    started, taken = _process_start(pid), _parse_time(since)
+    return started is None or taken is None or started <= taken + START_SLACK_SECONDS
+
+
+START_SLACK_SECONDS = 2.0  # /proc gives the boot time in whole seconds and start times in clock ticks
+
+
+def _process_start(pid: int) -> float | None:
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
+        )
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _parse_time(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
 
 
 def pid_alive(pid: int) -> bool:

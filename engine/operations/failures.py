@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pulumi import automation as auto
 
-from engine.locking import backend_lock_holder, pid_alive
+from engine.locking import backend_lock_holder, holder_alive
 
 
 class FailureKind(StrEnum):
@@ -36,7 +36,8 @@ def classify(error: Exception, *, interrupted: bool, host: str, first_attempt: b
     if isinstance(error, auto.ConcurrentUpdateError):
         holder = backend_lock_holder(str(error))
         pid = holder.get("pid", "")
-        stale = holder.get("who", "").endswith("@" + host) and pid.isdigit() and not pid_alive(int(pid))
+        mine = holder.get("who", "").endswith("@" + host) and pid.isdigit()
+        stale = mine and not holder_alive(int(pid), holder.get("since", ""))
         if stale and first_attempt:
             return Failure(FailureKind.STALE_LOCK, f"removing a stale backend lock of dead process {pid}", holder)
         return Failure(FailureKind.BUSY, holder=holder)

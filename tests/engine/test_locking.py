@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from engine import locking
 from engine.errors import StackBusy
-from engine.locking import StackLocks, backend_lock_holder, pid_alive
+from engine.locking import StackLocks, backend_lock_holder, holder_alive, pid_alive
 
 
 def test_nobody_holds_a_free_stack(tmp_path: Path) -> None:
@@ -80,3 +81,19 @@ def test_a_process_of_another_user_is_alive(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(locking.os, "kill", not_yours)
     assert pid_alive(1)
+
+
+def test_a_lock_taken_before_its_holder_process_started_belongs_to_a_dead_process() -> None:
+    """A backend lock names its holder by pid; a process that started after the lock was taken only reuses the dead
+    holder's number (a busy machine cycles through pids), so the lock is stale."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        now = datetime.now(UTC)
+        assert holder_alive(child.pid, (now - timedelta(seconds=1)).isoformat())  # within the clock's slack
+        assert holder_alive(child.pid, (now + timedelta(minutes=5)).isoformat())  # taken after it started
+        assert not holder_alive(child.pid, (now - timedelta(minutes=5)).isoformat().replace("+00:00", "Z"))
+        assert holder_alive(child.pid, "not a time")  # unreadable: the process's word counts
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert not holder_alive(child.pid, now.isoformat())
