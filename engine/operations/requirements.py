@@ -8,7 +8,7 @@ approval is checked by the approval rules on its own; the preview rules then cou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from engine.approvals import Approval
@@ -44,6 +44,10 @@ class ApprovalFacts:
     now: float
     requester: str = ""  # the preview's requester as a person (trust-list principal); "" means its name as given
     roles: frozenset[str] = frozenset()  # what the trust list gives the proven approver (policy role rules)
+    preview_binding: str = field(init=False)  # the preview's binding, from `preview` once (a digest of the record)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preview_binding", self.preview.binding())
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ class ApplyFacts:
     sealed: bool  # the preview carries the engine's seal of its binding (engine/operations/provenance.py)
     used_on_record: Mapping[str, str]  # approval id -> the earlier apply the audit trail shows using it
     state: StateFacts | None = None
+    preview_binding: str = field(init=False)  # the preview's binding, from `preview` once (a digest of the record)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preview_binding", self.preview.binding())
 
 
 Refusal = DataMcpError | None
@@ -86,7 +94,7 @@ def proven_signer_is_the_named_approver(f: ApprovalFacts) -> Refusal:
 
 def approval_names_this_preview(f: ApprovalFacts) -> Refusal:
     a, p = f.approval, f.preview
-    if a.preview_id != p.preview_id or a.binding != p.binding():
+    if a.preview_id != p.preview_id or a.binding != f.preview_binding:
         return _invalid(f, "the approval is for another preview")
     return None
 
@@ -142,7 +150,7 @@ def preview_matches_request(f: ApplyFacts) -> Refusal:
 
 
 def preview_is_the_recorded_one(f: ApplyFacts) -> Refusal:
-    return None if f.recorded_binding == f.preview.binding() else _not_recorded(f.preview)
+    return None if f.recorded_binding == f.preview_binding else _not_recorded(f.preview)
 
 
 def preview_is_sealed(f: ApplyFacts) -> Refusal:
