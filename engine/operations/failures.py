@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -24,11 +25,17 @@ class Failure:
     holder: dict[str, str] = field(default_factory=dict)
 
 
+# The CLI's own summary of a failed run ("error: preview failed"): it says that, not why. Where it is printed among
+# the resources' diagnostics depends on which resource reported first, so it is never preferred over a specific one.
+_SUMMARY = re.compile(r"error: (preview|update|refresh|destroy|import) (failed|canceled|cancelled)\.?")
+
+
 def last_error(text: str) -> str:
-    """The most useful line of a CLI failure for a one-line message."""
+    """The most useful line of a CLI failure for a one-line message: the last specific error, else the last line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
-    return (errors[-1] if errors else lines[-1] if lines else "unknown error")[:500]
+    specific = [line for line in errors if not _SUMMARY.fullmatch(line)]
+    return (specific or errors or lines or ["unknown error"])[-1][:500]
 
 
 def classify(error: Exception, *, interrupted: bool, host: str, first_attempt: bool) -> Failure:
