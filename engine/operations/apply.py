@@ -94,16 +94,18 @@ def _facts(
     parts: Parts, kind: Kind, stack: str, preview: PreviewRecord, approval_ids: list[str]
 ) -> requirements.ApplyFacts:
     approvals = [parts.approvals.get(i) for i in dict.fromkeys(approval_ids)]
+    binding = preview.binding()  # a digest of the whole record (~0.03 s at 2,000 resources): taken once
     return requirements.ApplyFacts(
         stack=stack,
         kind=kind,
         preview=preview,
-        approvals=tuple(approval_facts(parts, preview, a) for a in approvals),
+        approvals=tuple(approval_facts(parts, preview, a, binding) for a in approvals),
         required=parts.trust.required(stack, parts.environment(stack)),  # the policy may raise it (requirements)
         now=time.time(),
         recorded_binding=recorded_binding(parts, preview),
-        sealed=sealed(parts.audit.notary, preview),
+        sealed=sealed(parts.audit.notary, preview, binding),
         used_on_record=used_on_record(parts.audit, preview, (a.approval_id for a in approvals)),
+        preview_binding=binding,
     )
 
 

@@ -119,7 +119,10 @@ def approvals_needed(parts: Parts, preview: PreviewRecord) -> int:
     return requirements.needed(parts.trust.required(preview.stack, parts.environment(preview.stack)), preview)
 
 
-def approval_facts(parts: Parts, preview: PreviewRecord, approval: Approval) -> requirements.ApprovalFacts:
+def approval_facts(
+    parts: Parts, preview: PreviewRecord, approval: Approval, binding: str = ""
+) -> requirements.ApprovalFacts:
+    """What the rules need to judge one approval (`binding`: the preview's, when the caller has taken it)."""
     proof = parts.trust.prover.prove(approval, parts.environment(preview.stack))
     return requirements.ApprovalFacts(
         preview=preview,
@@ -129,6 +132,7 @@ def approval_facts(parts: Parts, preview: PreviewRecord, approval: Approval) -> 
         now=time.time(),
         requester=parts.trust.prover.canonical(preview.user),
         roles=approver_roles(parts, approval, proof.principal),
+        preview_binding=binding,
     )
 
 
@@ -143,9 +147,10 @@ def approver_roles(parts: Parts, approval: Approval, principal: str | None) -> f
 def find_approvals(parts: Parts, preview_id: str) -> list[str]:
     """The valid, unused approvals of this preview, one per proven person, enough for the N-person rule."""
     preview = parts.previews.get(preview_id)
+    binding = preview.binding()
     valid = [
         f
-        for f in (approval_facts(parts, preview, a) for a in parts.approvals.for_preview(preview_id))
+        for f in (approval_facts(parts, preview, a, binding) for a in parts.approvals.for_preview(preview_id))
         if requirements.check_approval(f) is None
     ]
     chosen: dict[str, str] = {}
@@ -198,11 +203,12 @@ def waiting_reason(parts: Parts, preview_id: str) -> str | None:
 def review(parts: Parts, preview_id: str) -> PreviewReview:
     """Everything an approval of this preview binds, and who has approved it so far."""
     preview = parts.previews.get(preview_id)
-    facts = [approval_facts(parts, preview, a) for a in parts.approvals.for_preview(preview_id)]
+    binding = preview.binding()
+    facts = [approval_facts(parts, preview, a, binding) for a in parts.approvals.for_preview(preview_id)]
     return PreviewReview(
         preview=PreviewResult.model_validate(preview.result),
         requester=preview.user,
-        binding=preview.binding(),
+        binding=binding,
         targets=preview.targets,
         refresh=preview.refresh,
         property_diffs=preview.property_diffs,

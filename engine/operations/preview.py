@@ -59,7 +59,7 @@ def _preview(
     preview_id = str(uuid.uuid4())
     plan = parts.previews.plan_path(preview_id)
     plan.parent.mkdir(parents=True, exist_ok=True)
-    collector = EventCollector(op, on_progress, None, every_step=True)
+    collector = EventCollector(op, on_progress, None, review=True)
     # The state export (mode check, pending operations, state digest) and the secret config values run beside
     # the preview: it changes nothing, and a mode mismatch still refuses it before any result is returned.
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -23,10 +23,11 @@ def seal(notary: Notary, preview: PreviewRecord, binding: str | None = None) -> 
     return notary.key.sign(_payload(binding if binding is not None else preview.binding()))
 
 
-def sealed(notary: Notary, preview: PreviewRecord) -> bool:
-    """The preview carries the engine's seal of its binding as it is now (not a copy's, not an edited one's)."""
+def sealed(notary: Notary, preview: PreviewRecord, binding: str | None = None) -> bool:
+    """The preview carries the engine's seal of its binding as it is now (not a copy's, not an edited one's);
+    `binding`: the preview's, when the caller has taken it already."""
     try:
-        notary.verifier.verify(_payload(preview.binding()), preview.seal)
+        notary.verifier.verify(_payload(binding if binding is not None else preview.binding()), preview.seal)
     except DataMcpError:
         return False
     return True
@@ -41,4 +42,5 @@ def recorded_binding(parts: Parts, preview: PreviewRecord) -> str | None:
 
 def vouched_for(parts: Parts, preview: PreviewRecord) -> bool:
     """The engine made this exact preview: sealed by its notary, and the binding its audit record holds."""
-    return sealed(parts.audit.notary, preview) and recorded_binding(parts, preview) == preview.binding()
+    binding = preview.binding()
+    return sealed(parts.audit.notary, preview, binding) and recorded_binding(parts, preview) == binding

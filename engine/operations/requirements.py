@@ -8,7 +8,7 @@ approval is checked by the approval rules on its own; the preview rules then cou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from engine.approvals import Approval
@@ -44,10 +44,13 @@ class ApprovalFacts:
     now: float
     requester: str = ""  # the preview's requester as a person (trust-list principal); "" means its name as given
     roles: frozenset[str] = frozenset()  # what the trust list gives the proven approver (policy role rules)
-    preview_binding: str = field(init=False)  # the preview's binding, from `preview` once (a digest of the record)
+    # The preview's binding (a digest of the whole record): given by a caller that took it from `preview` already,
+    # else taken here, once.
+    preview_binding: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "preview_binding", self.preview.binding())
+        if not self.preview_binding:
+            object.__setattr__(self, "preview_binding", self.preview.binding())
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,13 @@ class ApplyFacts:
     sealed: bool  # the preview carries the engine's seal of its binding (engine/operations/provenance.py)
     used_on_record: Mapping[str, str]  # approval id -> the earlier apply the audit trail shows using it
     state: StateFacts | None = None
-    preview_binding: str = field(init=False)  # the preview's binding, from `preview` once (a digest of the record)
+    # The preview's binding (a digest of the whole record): given by a caller that took it from `preview` already,
+    # else taken here, once.
+    preview_binding: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "preview_binding", self.preview.binding())
+        if not self.preview_binding:
+            object.__setattr__(self, "preview_binding", self.preview.binding())
 
 
 Refusal = DataMcpError | None
