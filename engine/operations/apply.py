@@ -14,9 +14,9 @@ from engine.errors import InvalidInput
 from engine.masking import SECRET
 from engine.operations import preview, requirements
 from engine.operations.approval_flow import approval_facts, check_not_rejected, dry_run
-from engine.operations.approval_uses import used_on_record
 from engine.operations.context import OperationContext
 from engine.operations.events import EventCollector, ProgressCallback
+from engine.operations.on_record import since_preview
 from engine.operations.parts import Parts
 from engine.operations.provenance import recorded_binding, sealed
 from engine.previews import PreviewRecord, file_sha256
@@ -91,10 +91,11 @@ def apply(
 
 
 def _facts(
-    parts: Parts, kind: Kind, stack: str, preview: PreviewRecord, approval_ids: list[str]
+    parts: Parts, op: OperationContext, kind: Kind, stack: str, preview: PreviewRecord, approval_ids: list[str]
 ) -> requirements.ApplyFacts:
     approvals = [parts.approvals.get(i) for i in dict.fromkeys(approval_ids)]
     binding = preview.binding()  # a digest of the whole record (~0.03 s at 2,000 resources): taken once
+    on_record = since_preview(parts.audit, preview, (a.approval_id for a in approvals), op.id)
     return requirements.ApplyFacts(
         stack=stack,
         kind=kind,
@@ -104,7 +105,8 @@ def _facts(
         now=time.time(),
         recorded_binding=recorded_binding(parts, preview),
         sealed=sealed(parts.audit.notary, preview, binding),
-        used_on_record=used_on_record(parts.audit, preview, (a.approval_id for a in approvals)),
+        used_on_record=on_record.used,
+        changed_on_record=on_record.changed_by,
         preview_binding=binding,
     )
 
@@ -120,7 +122,7 @@ def _apply_locked(
     started = time.monotonic()
     assert op.preview_id is not None
     preview = parts.previews.get(op.preview_id)
-    facts = _facts(parts, kind, stack, preview, approval_ids)
+    facts = _facts(parts, op, kind, stack, preview, approval_ids)
     _refuse_if(requirements.check(facts))
     check_not_rejected(parts, preview)  # a person said no after approving it: the no wins
     handle = parts.sessions.handle(op, stack)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from engine.approvals import Approval
+from engine.audit import OperationRecord
 from engine.errors import (
     ApprovalInvalid,
     ApprovalRequired,
@@ -65,6 +66,7 @@ class ApplyFacts:
     sealed: bool  # the preview carries the engine's seal of its binding (engine/operations/provenance.py)
     used_on_record: Mapping[str, str]  # approval id -> the earlier apply the audit trail shows using it
     state: StateFacts | None = None
+    changed_on_record: OperationRecord | None = None  # the first operation the trail shows writing the stack since
     # The preview's binding (a digest of the whole record): given by a caller that took it from `preview` already,
     # else taken here, once.
     preview_binding: str = ""
@@ -301,6 +303,23 @@ def nothing_changed_since_preview(f: ApplyFacts) -> Refusal:
     )
 
 
+def not_written_since_preview_on_record(f: ApplyFacts) -> Refusal:
+    """Like a saved plan in Terraform, a preview is of one state: once an apply or a refresh has written the stack,
+    it is stale even if the state digest matches again (a checkpoint put back as it was, to replay an old approved
+    preview). Judged once the state is known, so that a changed digest keeps its own, more telling message."""
+    record = f.changed_on_record
+    if f.state is None or record is None:
+        return None
+    return StalePreview(
+        f"the stack was written by {record.tool} {record.id} ({record.status}) after preview "
+        f"{f.preview.preview_id} was made (the audit trail shows it; a state restored as it was does not undo it); "
+        "preview again",
+        preview_id=f.preview.preview_id,
+        changed=["state"],
+        written_by=record.id,
+    )
+
+
 def saved_plan_intact(f: ApplyFacts) -> Refusal:
     if f.state is None or f.preview.plan_file is None:
         return None
@@ -324,6 +343,7 @@ RULES: tuple[Rule, ...] = (
     update_has_a_saved_plan,
     no_pending_operations,
     nothing_changed_since_preview,
+    not_written_since_preview_on_record,
     saved_plan_intact,
 )
 

@@ -159,6 +159,27 @@ def test_stale_previews_are_refused(engine: Engine, sandbox_settings: Settings) 
     assert [s for t, s in statuses(engine) if t == "up"] == ["refused", "succeeded", "refused", "refused"]
 
 
+def test_a_checkpoint_put_back_does_not_make_an_old_approved_preview_current_again(
+    engine: Engine, sandbox_settings: Settings
+) -> None:
+    """Rollback replay: two destroys approved from one state; one runs; someone who can write the backend puts the
+    checkpoint back as it was, so the state digest matches the other again. The trail shows the write: refused."""
+    deploy(engine)
+    first, second = (engine.destroy(STACK, user="alice").preview for _ in (1, 2))
+    assert first is not None and second is not None
+    approvals = {p.preview_id: approved_by_two(engine, p.preview_id) for p in (first, second)}
+    checkpoint = Path(sandbox_settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
+    before = checkpoint.read_bytes()
+    done = engine.destroy(STACK, user="alice", preview_id=first.preview_id, approval_id=approvals[first.preview_id])
+    assert done.applied and inventory(sandbox_settings) == []
+    checkpoint.write_bytes(before)
+    with pytest.raises(StalePreview, match=f"written by destroy {done.operation_id}") as stale:
+        engine.destroy(STACK, user="alice", preview_id=second.preview_id, approval_id=approvals[second.preview_id])
+    assert stale.value.details["written_by"] == done.operation_id
+    assert [s for t, s in statuses(engine) if t == "destroy"] == ["succeeded", "refused"]
+    assert not [a for a in approvals[second.preview_id] if engine.approvals.used(a)]  # nothing was spent
+
+
 def test_two_concurrent_ups_one_runs_the_other_is_busy(
     engine: Engine, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

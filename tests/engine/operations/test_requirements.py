@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from engine.approvals import Approval
+from engine.audit import OperationRecord
 from engine.errors import ApprovalInvalid, ApprovalRequired, PendingOperations, StalePreview
 from engine.operations import requirements
 from engine.operations.requirements import ApplyFacts, ApprovalFacts, check
@@ -195,10 +196,26 @@ def test_a_missing_or_altered_saved_plan_is_refused(on_disk: str | None) -> None
     assert isinstance(refusal, StalePreview) and "saved plan" in refusal.message
 
 
+WRITE = OperationRecord(id="op-00009", user="carol", tool="up", status="succeeded", start_ts="t", stack="aws-dev")
+
+
+def test_a_stack_written_since_the_preview_is_refused_though_its_state_digest_matches_again() -> None:
+    refusal = check(facts(changed_on_record=WRITE))  # STATE holds the preview's own digests: a restored checkpoint
+    assert isinstance(refusal, StalePreview) and "written by up op-00009" in refusal.message
+    assert refusal.details["written_by"] == "op-00009"
+
+
+def test_a_changed_digest_keeps_its_own_message_when_the_stack_was_also_written() -> None:
+    changed = dataclasses.replace(STATE, digests=DIGESTS.model_copy(update={"state": "x" * 64}))
+    refusal = check(facts(state=changed, changed_on_record=WRITE))
+    assert isinstance(refusal, StalePreview) and "state changed" in refusal.message
+
+
 def test_state_rules_wait_until_the_state_is_known() -> None:
     assert check(facts(state=None)) is None
+    assert check(facts(state=None, changed_on_record=WRITE)) is None
 
 
 def test_every_rule_is_in_its_table_once() -> None:
-    assert len(requirements.RULES) == len(set(requirements.RULES)) == 14
+    assert len(requirements.RULES) == len(set(requirements.RULES)) == 15
     assert len(requirements.APPROVAL_RULES) == len(set(requirements.APPROVAL_RULES)) == 7
