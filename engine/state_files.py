@@ -48,12 +48,15 @@ class StateFiles:
         self._lock = threading.Lock()
 
     def outputs(self, stack: str) -> dict[str, Any] | None:
-        """The stack's outputs (secrets "[secret]"); {} for a stack with no state; None when the file can't say."""
+        """The stack's outputs (secrets "[secret]"); {} for a stack with no state; None when the file can't say: the
+        CLI may read another form of the checkpoint (`.gz`, `.zst`), or another layout, than this file."""
+        if not self._project_layout() or not self._plain_only(stack):
+            return None
         path = self.folder / f"{stack}.json"
         try:
             info = path.stat()
         except FileNotFoundError:
-            return {} if not (self.folder / f"{stack}.json.gz").exists() else None
+            return {}
         key = (info.st_ino, info.st_size, info.st_mtime_ns)
         with self._lock:
             cached = self._cache.get(stack)

@@ -36,7 +36,7 @@ def test_a_checkpoint_of_another_format_version_is_left_to_the_cli(tmp_path: Pat
 def test_a_compressed_checkpoint_beside_the_plain_one_is_left_to_the_cli(tmp_path: Path) -> None:
     files = _backend(tmp_path, {"version": 3, "checkpoint": {"latest": {"resources": []}}})
     (files.folder / "dev.json.gz").write_bytes(b"")
-    assert files.deployment("dev") is None
+    assert files.deployment("dev") is None and files.outputs("dev") is None
 
 
 @pytest.mark.parametrize("beside", ["dev.json.zst", "dev.json.br", "dev.json.gz.tmp"])
@@ -45,7 +45,9 @@ def test_any_other_form_of_the_checkpoint_beside_the_plain_one_is_left_to_the_cl
     `.gz`: an approved destroy's state digest would be taken from a file the destroy does not use."""
     files = _backend(tmp_path, CHECKPOINT)
     (files.folder / beside).write_bytes(b"")
-    assert files.deployment("dev") is None
+    assert files.deployment("dev") is None and files.outputs("dev") is None  # read views too
+    (files.folder / "dev.json").unlink()
+    assert files.outputs("dev") is None  # not "no state": the CLI reads the other form
 
 
 def test_backups_retained_checkpoints_and_metadata_beside_it_are_not_read_by_the_cli(tmp_path: Path) -> None:
@@ -53,7 +55,7 @@ def test_backups_retained_checkpoints_and_metadata_beside_it_are_not_read_by_the
     beside = ("dev.json.attrs", "dev.json.bak", "dev.json.bak.attrs", "dev.json.gz.bak", "dev.json.17956", "x.json.gz")
     for name in beside:
         (files.folder / name).write_bytes(b"")
-    assert files.deployment("dev") == LATEST
+    assert files.deployment("dev") == LATEST and files.outputs("dev") == {}
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,7 @@ def test_a_backend_not_in_the_project_layout_is_left_to_the_cli(tmp_path: Path, 
     layout.unlink()
     if meta is not None:
         layout.write_text(meta)
-    assert files.deployment("dev") is None
+    assert files.deployment("dev") is None and files.outputs("dev") is None
 
 
 def test_a_checkpoint_without_a_deployment_or_unreadable_is_left_to_the_cli(tmp_path: Path) -> None:
