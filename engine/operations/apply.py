@@ -122,6 +122,9 @@ def _apply_locked(
     started = time.monotonic()
     assert op.preview_id is not None
     preview = parts.previews.get(op.preview_id)
+    # An operation whose process died is marked first, so the trail shows it when `_facts` reads it: a long-running
+    # server marks them only when it starts, and such an apply may have written the stack (rollback replay).
+    parts.journal.mark_interrupted()
     facts = _facts(parts, op, kind, stack, preview, approval_ids)
     _refuse_if(requirements.check(facts))
     check_not_rejected(parts, preview)  # a person said no after approving it: the no wins

@@ -49,10 +49,14 @@ def consumed_approvals(record: OperationRecord) -> bool:
 
 def wrote_state(record: OperationRecord, stack: str) -> bool:
     """The final record of an operation on `stack` that may have written its state: an apply that got as far as
-    using its approvals, or a refresh that was not refused (a failed one may have written part of it)."""
-    if record.stack != stack or record.status in (Status.STARTED, Status.REFUSED):
+    using its approvals (whatever its outcome: a refusal after that may come after its CLI ran), an interrupted one
+    (its process died: the record is its `started` one marked, which cannot say how far it got), or a refresh that
+    was not refused (a failed one may have written part of it)."""
+    if record.stack != stack or record.status == Status.STARTED:
         return False
-    return consumed_approvals(record) or record.tool == Tool.REFRESH
+    if record.tool in APPLY_TOOLS:
+        return consumed_approvals(record) or record.status == Status.INTERRUPTED
+    return record.tool == Tool.REFRESH and record.status != Status.REFUSED
 
 
 def named_approvals(record: OperationRecord) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -289,6 +290,37 @@ def test_a_killed_engine_leaves_an_interrupted_record_and_pending_operations_are
     deploy(fresh)
     in_cloud = {r["urn"] for r in inventory(sandbox_settings)}
     assert len(in_cloud) == counts()[0] and not fresh.preview(STACK, user="alice").has_changes
+
+
+def test_an_apply_killed_after_it_wrote_the_state_makes_the_previews_of_that_state_stale(
+    engine: Engine, sandbox_settings: Settings
+) -> None:
+    """Rollback replay after a crash: two ups approved from one state; the first one's process dies after its CLI
+    created resources (its record stays `started`, or is marked `interrupted` without naming its approvers); the
+    checkpoint is put back as it was. A long-running engine (the MCP server) must not apply the other one."""
+    first, second = approved(engine), approved(engine)
+    checkpoint = Path(sandbox_settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
+    before = checkpoint.read_bytes()
+    env = {**os.environ, "DATAMCP_SANDBOX_FAULTS": json.dumps({"stall_create": "network-vpc", "stall_seconds": "60"})}
+    root, state, tools = (
+        str(p) for p in (sandbox_settings.project_root, sandbox_settings.state_dir, sandbox_settings.tools_dir)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED, root, state, tools, STACK, *first], env=env, start_new_session=True
+    )
+    deadline = time.time() + 60
+    while not [r for r in inventory(sandbox_settings) if "network-vpc" in r["urn"]] and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    checkpoint.write_bytes(before)  # the backend put back as it was: its checkpoint, and no lock of the dead CLI
+    shutil.rmtree(checkpoint.parents[2] / "locks", ignore_errors=True)
+    with pytest.raises(StalePreview, match="written by up") as stale:
+        engine.up(STACK, user="alice", preview_id=second[0], approval_id=second[1])
+    killed = engine.get_operation(str(stale.value.details["written_by"]))
+    assert (killed.tool, killed.status, killed.params["preview_id"]) == ("up", "interrupted", first[0])
+    assert not engine.approvals.used(second[1])  # nothing was spent
 
 
 class BrokenStore:

@@ -87,6 +87,10 @@ def test_a_use_erased_from_the_records_is_refused_not_believed(trail: AuditTrail
         ("up", Status.SUCCEEDED, {"approvers": ["bob"]}, True),
         ("destroy", Status.FAILED, {"approvers": ["bob"]}, True),  # it may have deleted part of the stack
         ("up", Status.REFUSED, {}, False),  # refused before it used its approvals: the CLI never ran
+        ("up", Status.REFUSED, {"approvers": ["bob"]}, True),  # refused after it used them: its CLI may have run
+        ("up", Status.INTERRUPTED, {}, True),  # its process died: the marked `started` record names no approvers
+        ("destroy", Status.INTERRUPTED, {}, True),
+        ("refresh", Status.INTERRUPTED, {}, True),
         ("refresh", Status.SUCCEEDED, {}, True),
         ("refresh", Status.FAILED, {}, True),
         ("refresh", Status.REFUSED, {}, False),
