@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -30,16 +31,21 @@ class Failure:
 _SUMMARY = re.compile(r"error: (preview|update|refresh|destroy|import) (failed|canceled|cancelled)\.?")
 
 
-def last_error(text: str) -> str:
-    """The most useful line of a CLI failure for a one-line message: the last specific error, else the last line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+def last_error(text: str, mask: Callable[[str], str]) -> str:
+    """The most useful line of a CLI failure for a one-line message: the last specific error, else the last line.
+    `text` is masked whole before a line is picked and cut, so a secret spanning lines or cut at the limit is masked
+    all the same (masking the picked line would leave the part of it that is no longer whole)."""
+    lines = [line.strip() for line in mask(text).splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
     specific = [line for line in errors if not _SUMMARY.fullmatch(line)]
     return (specific or errors or lines or ["unknown error"])[-1][:500]
 
 
-def classify(error: Exception, *, interrupted: bool, host: str, first_attempt: bool) -> Failure:
-    """What `error` from a CLI call means, given whether we interrupted it and on which attempt it happened."""
+def classify(
+    error: Exception, *, interrupted: bool, host: str, first_attempt: bool, mask: Callable[[str], str]
+) -> Failure:
+    """What `error` from a CLI call means, given whether we interrupted it and on which attempt it happened (its
+    message masked by `mask`)."""
     if isinstance(error, auto.ConcurrentUpdateError):
         holder = backend_lock_holder(str(error))
         pid = holder.get("pid", "")
@@ -50,4 +56,4 @@ def classify(error: Exception, *, interrupted: bool, host: str, first_attempt: b
         return Failure(FailureKind.BUSY, holder=holder)
     if interrupted:
         return Failure(FailureKind.CANCELLED)
-    return Failure(FailureKind.FAILED, last_error(str(error)))
+    return Failure(FailureKind.FAILED, last_error(str(error), mask))

@@ -47,7 +47,7 @@ def typed_instead(op: OperationContext, exc: BaseException) -> DataMcpError | No
     if interrupted and failure and isinstance(exc, Exception):
         return OperationCancelled(f"operation {op.id} was cancelled", operation_id=op.id)
     if isinstance(exc, auto.CommandError):
-        message = op.masker.text(last_error(str(exc)))
+        message = last_error(str(exc), op.masker.text)
         return OperationFailed(f"{op.tool} of {op.stack} failed: {message}", operation_id=op.id, stack=op.stack)
     return None
 

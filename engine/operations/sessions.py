@@ -15,6 +15,7 @@ from pulumi import automation as auto
 
 from engine.catalog import StackCatalog, StackConfigError
 from engine.errors import OperationCancelled, OperationFailed, StackBusy, StackConfigInvalid
+from engine.masking import Masker
 from engine.operations.cancellation import Cancellation
 from engine.operations.cluster import Cluster
 from engine.operations.context import HOST, OperationContext
@@ -87,7 +88,8 @@ class StackSessions:
             raise
         except auto.CommandError as exc:
             # e.g. a wrong passphrase for the stack's secrets; an interrupt here is turned into a cancel upstream
-            raise OperationFailed(f"cannot select stack {stack}: {last_error(str(exc))}", stack=stack) from None
+            mask = op.masker.text if op is not None else Masker().text
+            raise OperationFailed(f"cannot select stack {stack}: {last_error(str(exc), mask)}", stack=stack) from None
         if op is not None:
             op.handle = handle
         return handle
@@ -203,7 +205,9 @@ class StackSessions:
                 return fn()
             except auto.CommandError as exc:
                 interrupted = op.command is not None and op.command.interrupted
-                failure = classify(exc, interrupted=interrupted, host=HOST, first_attempt=first_attempt)
+                failure = classify(
+                    exc, interrupted=interrupted, host=HOST, first_attempt=first_attempt, mask=op.masker.text
+                )
             if failure.kind is FailureKind.STALE_LOCK:
                 # We hold the engine lock and the backend lock's owner on this host is dead: it is stale.
                 op.stderr.append(failure.message)
