@@ -86,8 +86,8 @@ def apply(
         parts.previews.get(preview_id)
     with parts.journal.operation(kind.apply_tool, stack, user, params, operation_id) as op:
         op.preview_id, op.approval_id = preview_id, approval_ids[0]
-        with parts.locked(op):
-            return _apply_locked(parts, op, kind, stack, approval_ids, on_progress)
+        op.held.enter_context(parts.locked(op))  # until the final record is written
+        return _apply_locked(parts, op, kind, stack, approval_ids, on_progress)
 
 
 def _facts(

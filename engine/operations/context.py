@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,9 @@ class OperationContext:
     summary: dict[str, Any] = field(default_factory=dict)
     started_seq: int = 0  # the place of its `started` record in the audit chain (0: not written yet)
     fence: Fence = HELD  # the stack lock's fence, checked right before the CLI runs
+    # What the operation holds until its final record is written (its stack's lock): the next holder of the lock
+    # finds the write on record (engine/operations/on_record.py), not a gap in which it is not yet.
+    held: ExitStack = field(default_factory=ExitStack)
 
     def capture(self) -> dict[str, Any]:
         """Keyword arguments that route a CLI call's output into this operation."""

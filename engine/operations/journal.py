@@ -94,16 +94,17 @@ class Journal:
         for hook in self._on_start:
             hook(op)
         status, error = Status.SUCCEEDED, None
-        try:
-            yield op
-        except BaseException as exc:
-            typed = typed_instead(op, exc)
-            status, error = outcome_of(typed or exc)
-            self._finish(op, status, error)
-            if typed is not None:
-                raise typed from None
-            raise
-        self._finish(op, status, error, raise_unwritten=True)
+        with op.held:  # what the operation took (its stack's lock) is let go only once its final record is written
+            try:
+                yield op
+            except BaseException as exc:
+                typed = typed_instead(op, exc)
+                status, error = outcome_of(typed or exc)
+                self._finish(op, status, error)
+                if typed is not None:
+                    raise typed from None
+                raise
+            self._finish(op, status, error, raise_unwritten=True)
 
     def _identity(self, tool: str, stack: str | None, user: str, params: dict[str, Any]) -> str:
         """The caller in normal form; an unusable identity is refused, and the refusal is on record."""

@@ -33,8 +33,8 @@ def refresh(
     with parts.journal.operation(tool, stack, user, params, operation_id) as op:
         if preview_only:
             return _refresh(parts, op, stack, True, False, on_progress)
-        with parts.locked(op):
-            return _refresh(parts, op, stack, False, clear_pending_creates, on_progress)
+        op.held.enter_context(parts.locked(op))  # until the final record is written
+        return _refresh(parts, op, stack, False, clear_pending_creates, on_progress)
 
 
 def _refresh(

@@ -181,6 +181,45 @@ def test_a_checkpoint_put_back_does_not_make_an_old_approved_preview_current_aga
     assert not [a for a in approvals[second.preview_id] if engine.approvals.used(a)]  # nothing was spent
 
 
+def test_an_apply_keeps_the_stack_until_its_record_is_written(
+    engine: Engine, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rollback replay in the gap between an apply's CLI and its final record: were the stack free before the trail
+    shows the write, an apply of another preview of the old state, with the checkpoint put back meanwhile, would run."""
+    deploy(engine)
+    first, second = (engine.destroy(STACK, user="alice").preview for _ in (1, 2))
+    assert first is not None and second is not None
+    approvals = {p.preview_id: approved_by_two(engine, p.preview_id) for p in (first, second)}
+    checkpoint = Path(sandbox_settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
+    before = checkpoint.read_bytes()
+    recording, go_on = threading.Event(), threading.Event()
+    append_or_spool = engine.parts.audit.append_or_spool
+
+    def slow(record: OperationRecord, attachment: str | None = None) -> str | None:
+        if record.tool == "destroy" and record.status == "succeeded" and not recording.is_set():
+            recording.set()
+            go_on.wait(120)
+        return append_or_spool(record, attachment)
+
+    monkeypatch.setattr(engine.parts.audit, "append_or_spool", slow)
+    ids = approvals[first.preview_id]
+    thread = threading.Thread(
+        target=lambda: engine.destroy(STACK, user="alice", preview_id=first.preview_id, approval_id=ids)
+    )
+    thread.start()
+    try:
+        assert recording.wait(120)
+        checkpoint.write_bytes(before)
+        with pytest.raises(StackBusy):
+            engine.destroy(STACK, user="alice", preview_id=second.preview_id, approval_id=approvals[second.preview_id])
+    finally:
+        go_on.set()
+        thread.join(120)
+    with pytest.raises(StalePreview, match="written by destroy"):
+        engine.destroy(STACK, user="alice", preview_id=second.preview_id, approval_id=approvals[second.preview_id])
+    assert not [a for a in approvals[second.preview_id] if engine.approvals.used(a)]
+
+
 def test_two_concurrent_ups_one_runs_the_other_is_busy(
     engine: Engine, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
