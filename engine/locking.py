@@ -145,10 +145,20 @@ def _parse_time(text: str) -> float | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether `pid` is a running process; a zombie (dead, not yet reaped: a killed CLI whose parent died too, until
+    init reaps it) holds nothing."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return _state(pid) not in ("Z", "X")
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter from /proc (R, S, D, Z, ...); None where the system does not say."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None

@@ -69,6 +69,27 @@ def deploy(engine: Engine, stack: str = STACK) -> None:
     ).applied
 
 
+def wait_until_gone(group: int, seconds: float = 30) -> None:
+    """Until no process of the process group runs (zombies, dead but not yet reaped, do not count)."""
+    deadline = time.monotonic() + seconds
+    while any(state != "Z" and pgrp == group for state, pgrp in _processes()):
+        assert time.monotonic() < deadline, f"process group {group} still runs"
+        time.sleep(0.05)
+
+
+def _processes() -> list[tuple[str, int]]:
+    """(state, process group) of every process, from /proc/PID/stat (the fields after the command's ")")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split() if entry.name.isdigit() else []
+        except OSError:
+            continue  # it ended while we looked
+        if fields:
+            found.append((fields[0], int(fields[2])))
+    return found
+
+
 def statuses(engine: Engine) -> list[tuple[str, str]]:
     return [(r.tool, r.status) for r in reversed(engine.list_operations(limit=100).items)]
 
@@ -314,6 +335,7 @@ def test_a_killed_engine_leaves_an_interrupted_record_and_pending_operations_are
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
+    wait_until_gone(proc.pid)  # the killed CLI too: a process still exiting holds its backend lock
 
     fresh = Engine(sandbox_settings)  # start-up marks the dead process's operation
     ups = [r for r in fresh.list_operations(limit=50).items if r.tool == "up"]
