@@ -375,6 +375,7 @@ def test_an_apply_killed_after_it_wrote_the_state_makes_the_previews_of_that_sta
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
+    wait_until_gone(proc.pid)  # a CLI still exiting could write the checkpoint after it is put back
     checkpoint.write_bytes(before)  # the backend put back as it was: its checkpoint, and no lock of the dead CLI
     shutil.rmtree(checkpoint.parents[2] / "locks", ignore_errors=True)
     with pytest.raises(StalePreview, match="written by up") as stale:
