@@ -30,6 +30,7 @@ from engine.errors import (
     StalePreview,
 )
 from engine.operations import Engine
+from engine.results import PreviewResult
 from engine.sandbox.inventory import Inventory
 from engine.settings import Settings
 from engine.synth import synth
@@ -181,17 +182,24 @@ def test_stale_previews_are_refused(engine: Engine, sandbox_settings: Settings) 
     assert [s for t, s in statuses(engine) if t == "up"] == ["refused", "succeeded", "refused", "refused"]
 
 
+def two_approved_destroys(
+    engine: Engine, settings: Settings
+) -> tuple[PreviewResult, PreviewResult, dict[str, list[str]], Path, bytes]:
+    """The stack deployed; two destroys previewed from its state and approved; its checkpoint file and bytes."""
+    deploy(engine)
+    first, second = (engine.destroy(STACK, user="alice").preview for _ in (1, 2))
+    assert first is not None and second is not None
+    approvals = {p.preview_id: approved_by_two(engine, p.preview_id) for p in (first, second)}
+    checkpoint = Path(settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
+    return first, second, approvals, checkpoint, checkpoint.read_bytes()
+
+
 def test_a_checkpoint_put_back_does_not_make_an_old_approved_preview_current_again(
     engine: Engine, sandbox_settings: Settings
 ) -> None:
     """Rollback replay: two destroys approved from one state; one runs; someone who can write the backend puts the
     checkpoint back as it was, so the state digest matches the other again. The trail shows the write: refused."""
-    deploy(engine)
-    first, second = (engine.destroy(STACK, user="alice").preview for _ in (1, 2))
-    assert first is not None and second is not None
-    approvals = {p.preview_id: approved_by_two(engine, p.preview_id) for p in (first, second)}
-    checkpoint = Path(sandbox_settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
-    before = checkpoint.read_bytes()
+    first, second, approvals, checkpoint, before = two_approved_destroys(engine, sandbox_settings)
     done = engine.destroy(STACK, user="alice", preview_id=first.preview_id, approval_id=approvals[first.preview_id])
     assert done.applied and inventory(sandbox_settings) == []
     checkpoint.write_bytes(before)
@@ -207,12 +215,7 @@ def test_an_apply_keeps_the_stack_until_its_record_is_written(
 ) -> None:
     """Rollback replay in the gap between an apply's CLI and its final record: were the stack free before the trail
     shows the write, an apply of another preview of the old state, with the checkpoint put back meanwhile, would run."""
-    deploy(engine)
-    first, second = (engine.destroy(STACK, user="alice").preview for _ in (1, 2))
-    assert first is not None and second is not None
-    approvals = {p.preview_id: approved_by_two(engine, p.preview_id) for p in (first, second)}
-    checkpoint = Path(sandbox_settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
-    before = checkpoint.read_bytes()
+    first, second, approvals, checkpoint, before = two_approved_destroys(engine, sandbox_settings)
     recording, go_on = threading.Event(), threading.Event()
     append_or_spool = engine.parts.audit.append_or_spool
 
@@ -302,6 +305,7 @@ def test_cancel_mid_up_ends_cancelled_and_the_next_operation_works(
 KILLED = """
 import sys
 from engine.operations import Engine
+from engine.results import PreviewResult
 from engine.settings import Settings
 root, state, tools, stack, preview_id, approval_id = sys.argv[1:]
 s = Settings(project_root=root, state_dir=state, tools_dir=tools, sandbox=True)
@@ -309,33 +313,27 @@ Engine(s).up(stack, user="alice", preview_id=preview_id, approval_id=approval_id
 """
 
 
-def test_a_killed_engine_leaves_an_interrupted_record_and_pending_operations_are_reported(
-    engine: Engine, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    preview_id, approval_id = approved(engine)
+def kill_mid_up(settings: Settings, approved_preview: tuple[str, str]) -> None:
+    """An approved up run by another engine process, killed with its CLI after the CLI created the first resource;
+    returns once none of those processes runs (one still exiting would hold, or write, the backend)."""
     env = {**os.environ, "DATAMCP_SANDBOX_FAULTS": json.dumps({"stall_create": "network-vpc", "stall_seconds": "60"})}
+    folders = (str(p) for p in (settings.project_root, settings.state_dir, settings.tools_dir))
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            KILLED,
-            str(sandbox_settings.project_root),
-            str(sandbox_settings.state_dir),
-            str(sandbox_settings.tools_dir),
-            STACK,
-            preview_id,
-            approval_id,
-        ],
-        env=env,
-        start_new_session=True,
+        [sys.executable, "-c", KILLED, *folders, STACK, *approved_preview], env=env, start_new_session=True
     )
     deadline = time.time() + 60
-    while not [r for r in inventory(sandbox_settings) if "network-vpc" in r["urn"]] and time.time() < deadline:
+    while not [r for r in inventory(settings) if "network-vpc" in r["urn"]] and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
-    wait_until_gone(proc.pid)  # the killed CLI too: a process still exiting holds its backend lock
+    wait_until_gone(proc.pid)
+
+
+def test_a_killed_engine_leaves_an_interrupted_record_and_pending_operations_are_reported(
+    engine: Engine, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kill_mid_up(sandbox_settings, approved(engine))
 
     fresh = Engine(sandbox_settings)  # start-up marks the dead process's operation
     ups = [r for r in fresh.list_operations(limit=50).items if r.tool == "up"]
@@ -362,20 +360,7 @@ def test_an_apply_killed_after_it_wrote_the_state_makes_the_previews_of_that_sta
     first, second = approved(engine), approved(engine)
     checkpoint = Path(sandbox_settings.backend_url.removeprefix("file://")) / ".pulumi/stacks/datamcp/gcp-dev.json"
     before = checkpoint.read_bytes()
-    env = {**os.environ, "DATAMCP_SANDBOX_FAULTS": json.dumps({"stall_create": "network-vpc", "stall_seconds": "60"})}
-    root, state, tools = (
-        str(p) for p in (sandbox_settings.project_root, sandbox_settings.state_dir, sandbox_settings.tools_dir)
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED, root, state, tools, STACK, *first], env=env, start_new_session=True
-    )
-    deadline = time.time() + 60
-    while not [r for r in inventory(sandbox_settings) if "network-vpc" in r["urn"]] and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    wait_until_gone(proc.pid)  # a CLI still exiting could write the checkpoint after it is put back
+    kill_mid_up(sandbox_settings, first)
     checkpoint.write_bytes(before)  # the backend put back as it was: its checkpoint, and no lock of the dead CLI
     shutil.rmtree(checkpoint.parents[2] / "locks", ignore_errors=True)
     with pytest.raises(StalePreview, match="written by up") as stale:
