@@ -157,3 +157,8 @@ class PreviewReview(BaseModel):
         description="Whether the audit trail holds the preview operation that made exactly this preview: a file "
         "dropped into the store is not, and no approval of it counts.",
     )
+    written_by: str | None = Field(
+        default=None,
+        description="The operation (tool and id) that wrote the stack after this preview was made: the preview is "
+        "stale, nobody can approve or apply it; preview again.",
+    )

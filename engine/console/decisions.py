@@ -13,7 +13,7 @@ from engine.console.auth import Person
 from engine.errors import ApprovalInvalid, InvalidInput, StalePreview
 from engine.identity import same_principal
 from engine.operations import Engine
-from engine.operations.approval_flow import approve
+from engine.operations.approval_flow import approve, check_not_written
 
 VERDICTS = ("approve", "reject")
 
@@ -57,6 +57,7 @@ def check_open(engine: Engine, preview_id: str, person: Person, agents: frozense
         raise StalePreview(f"preview {preview_id} does not match what the audit trail recorded; do not decide it")
     if record.expires_epoch < time.time() or views.applied(engine, record):
         raise InvalidInput(f"preview {preview_id} is no longer open (expired or applied)")
+    check_not_written(engine.parts, record)  # a later apply or refresh wrote its stack: a reject says nothing either
 
 
 def signed_approval(engine: Engine, preview_id: str, name: str, evidence: dict[str, str]) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 from engine.errors import DataMcpError
 from engine.operations import Engine
 from engine.operations.approval_flow import approvals_needed
+from engine.operations.on_record import written_since
 from engine.operations.provenance import vouched_for
 from engine.previews import PreviewRecord
 from engine.results import PreviewResult
@@ -62,13 +63,13 @@ def policy_status(result: PreviewResult) -> str:
 
 
 def pending(engine: Engine, now: float | None = None) -> list[PendingRow]:
-    """Previews the audit trail recorded, not expired, not rejected, not yet applied."""
+    """Previews the audit trail recorded, not expired, not rejected, not yet applied, their stack not written since."""
     now = now if now is not None else time.time()
     rows = []
     for record in engine.previews.recent():
         if record.expires_epoch < now or not trusted(engine, record) or applied(engine, record):
             continue
-        if engine.rejection(record.preview_id) is not None:
+        if engine.rejection(record.preview_id) is not None or written(engine, record):
             continue
         result = PreviewResult.model_validate(record.result)
         rows.append(
@@ -91,6 +92,11 @@ def trusted(engine: Engine, record: PreviewRecord) -> bool:
     """The engine made this record: its seal and its audit record (a file dropped in the store, or a row planted
     with an audit record of its own, is neither)."""
     return vouched_for(engine.parts, record)
+
+
+def written(engine: Engine, record: PreviewRecord) -> bool:
+    """The stack was written after the preview was made (an apply, a refresh): it can no longer be applied."""
+    return written_since(engine.parts.audit, record) is not None
 
 
 def applied(engine: Engine, record: PreviewRecord) -> bool:

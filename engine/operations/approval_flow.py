@@ -9,6 +9,7 @@ from engine.approvals import Approval, Method
 from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, StalePreview
 from engine.identity import same_principal
 from engine.operations import requirements
+from engine.operations.on_record import written_since
 from engine.operations.parts import Parts
 from engine.operations.provenance import recorded_binding, vouched_for
 from engine.operations.rejection import rejection
@@ -31,6 +32,7 @@ def approve(
         check_fresh(preview)
         check_policy(parts, preview)
         check_not_rejected(parts, preview)
+        check_not_written(parts, preview)
         check_vouched_for(parts, preview, signer)
         if same_principal(parts.trust.prover.canonical(who), parts.trust.prover.canonical(preview.user)):
             raise ApprovalInvalid(
@@ -90,6 +92,13 @@ def check_fresh(preview: PreviewRecord) -> None:
     refusal = requirements.preview_age_refusal(preview, time.time())
     if refusal is not None:
         raise refusal
+
+
+def check_not_written(parts: Parts, preview: PreviewRecord) -> None:
+    """Nobody is asked to approve, or approves, a preview whose stack was written since: the apply would refuse it."""
+    record = written_since(parts.audit, preview)
+    if record is not None:
+        raise requirements.written_refusal(preview, record)
 
 
 def check_policy(parts: Parts, preview: PreviewRecord) -> None:
@@ -215,7 +224,13 @@ def review(parts: Parts, preview_id: str) -> PreviewReview:
         approvals_required=approvals_needed(parts, preview),
         approved_by=requirements.distinct_approvers(facts),
         recorded=vouched_for(parts, preview),
+        written_by=_written_by(parts, preview),
     )
+
+
+def _written_by(parts: Parts, preview: PreviewRecord) -> str | None:
+    record = written_since(parts.audit, preview)
+    return f"{record.tool} {record.id}" if record is not None else None
 
 
 def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> dict[str, Any]:
@@ -225,6 +240,7 @@ def request_apply(parts: Parts, preview_id: str, *, user: str, reason: str) -> d
     with parts.journal.operation(Tool.REQUEST_APPLY, preview.stack, user, params) as op:
         op.preview_id = preview_id
         check_fresh(preview)
+        check_not_written(parts, preview)
         if not vouched_for(parts, preview):  # nobody is asked to review a planted or edited preview
             raise StalePreview(
                 f"preview {preview_id} does not match what the audit trail recorded for it; preview again",

@@ -41,6 +41,12 @@ def since_preview(
     return OnRecord(used, changed_by)
 
 
+def written_since(audit: AuditTrail, preview: PreviewRecord) -> OperationRecord | None:
+    """The first operation the trail shows writing the preview's stack since the preview started (None: none):
+    such a preview can no longer be applied, so nobody is asked to approve it."""
+    return since_preview(audit, preview, (), own_operation="").changed_by
+
+
 def consumed_approvals(record: OperationRecord) -> bool:
     """An apply's record written after it used its approvals: the apply names its approvers right after using
     them, before its CLI runs (engine/operations/apply.py), whatever the outcome is."""

@@ -307,14 +307,18 @@ def not_written_since_preview_on_record(f: ApplyFacts) -> Refusal:
     """Like a saved plan in Terraform, a preview is of one state: once an apply or a refresh has written the stack,
     it is stale even if the state digest matches again (a checkpoint put back as it was, to replay an old approved
     preview). Judged once the state is known, so that a changed digest keeps its own, more telling message."""
-    record = f.changed_on_record
-    if f.state is None or record is None:
+    if f.state is None or f.changed_on_record is None:
         return None
+    return written_refusal(f.preview, f.changed_on_record)
+
+
+def written_refusal(preview: PreviewRecord, record: OperationRecord) -> StalePreview:
+    """The refusal of a preview whose stack `record` wrote after it was made (apply, approval, request)."""
     return StalePreview(
         f"the stack was written by {record.tool} {record.id} ({record.status}) after preview "
-        f"{f.preview.preview_id} was made (the audit trail shows it; a state restored as it was does not undo it); "
+        f"{preview.preview_id} was made (the audit trail shows it; a state restored as it was does not undo it); "
         "preview again",
-        preview_id=f.preview.preview_id,
+        preview_id=preview.preview_id,
         changed=["state"],
         written_by=record.id,
     )

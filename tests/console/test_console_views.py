@@ -25,3 +25,14 @@ def test_only_recorded_open_previews_are_pending(sandbox_settings: Settings) -> 
     assert views.preview_view(engine, planted.preview_id)["trusted"] is False
     engine.reject(real.preview_id, user="bob", reason="not today, thanks")
     assert views.pending(engine) == []
+
+
+def test_a_preview_whose_stack_was_written_since_is_not_pending_and_says_why(sandbox_settings: Settings) -> None:
+    engine = Engine(sandbox_settings)
+    old = engine.preview("gcp-dev", user="otto")
+    assert [r.preview_id for r in views.pending(engine)] == [old.preview_id]
+    written = engine.refresh("gcp-dev", user="otto", preview_only=False)  # writes the stack's state
+    assert views.pending(engine) == []
+    view = views.preview_view(engine, old.preview_id)
+    assert view["review"].written_by == f"refresh {written.operation_id}"
+    assert engine.review(engine.preview("gcp-dev", user="otto").preview_id).written_by is None

@@ -210,6 +210,19 @@ def test_a_checkpoint_put_back_does_not_make_an_old_approved_preview_current_aga
     assert not [a for a in approvals[second.preview_id] if engine.approvals.used(a)]  # nothing was spent
 
 
+def test_nobody_is_asked_to_approve_or_approves_a_preview_whose_stack_was_written_since(engine: Engine) -> None:
+    old = engine.preview(STACK, user="alice")
+    written = engine.refresh(STACK, user="alice", preview_only=False)
+    with pytest.raises(StalePreview, match=f"written by refresh {written.operation_id}"):
+        engine.request_apply(old.preview_id, user="alice", reason="ship it")
+    with pytest.raises(StalePreview, match=f"written by refresh {written.operation_id}"):
+        engine.approve(old.preview_id, approver="bob")
+    assert not engine.approvals.for_preview(old.preview_id)
+    assert [s for t, s in statuses(engine) if t in ("approve", "request-apply")] == ["refused", "refused"]
+    engine.refresh(STACK, user="alice")  # a drift check only looks: it writes nothing
+    assert engine.approve(engine.preview(STACK, user="alice").preview_id, approver="bob")
+
+
 def test_an_apply_keeps_the_stack_until_its_record_is_written(
     engine: Engine, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
