@@ -9,8 +9,7 @@ from typing import Any
 
 from engine.errors import DataMcpError
 from engine.operations import Engine
-from engine.operations.approval_flow import approvals_needed
-from engine.operations.on_record import written_since
+from engine.operations.approval_flow import approvals_needed, written_on_record
 from engine.operations.provenance import vouched_for
 from engine.previews import PreviewRecord
 from engine.results import PreviewResult
@@ -96,7 +95,7 @@ def trusted(engine: Engine, record: PreviewRecord) -> bool:
 
 def written(engine: Engine, record: PreviewRecord) -> bool:
     """The stack was written after the preview was made (an apply, a refresh): it can no longer be applied."""
-    return written_since(engine.parts.audit, record) is not None
+    return written_on_record(engine.parts, record) is not None
 
 
 def applied(engine: Engine, record: PreviewRecord) -> bool:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from engine.approvals import Approval, Method
+from engine.audit import OperationRecord
 from engine.errors import ApprovalInvalid, ApprovalRequired, InvalidInput, StalePreview
 from engine.identity import same_principal
 from engine.operations import requirements
@@ -94,9 +95,17 @@ def check_fresh(preview: PreviewRecord) -> None:
         raise refusal
 
 
+def written_on_record(parts: Parts, preview: PreviewRecord) -> OperationRecord | None:
+    """The operation that wrote the preview's stack since it was made, where this process holds the trail that
+    recorded the preview (an approver's own trail says nothing of the stack: then None, and the apply decides)."""
+    if recorded_binding(parts, preview) is None:
+        return None
+    return written_since(parts.audit, preview)
+
+
 def check_not_written(parts: Parts, preview: PreviewRecord) -> None:
     """Nobody is asked to approve, or approves, a preview whose stack was written since: the apply would refuse it."""
-    record = written_since(parts.audit, preview)
+    record = written_on_record(parts, preview)
     if record is not None:
         raise requirements.written_refusal(preview, record)
 
@@ -229,7 +238,7 @@ def review(parts: Parts, preview_id: str) -> PreviewReview:
 
 
 def _written_by(parts: Parts, preview: PreviewRecord) -> str | None:
-    record = written_since(parts.audit, preview)
+    record = written_on_record(parts, preview)
     return f"{record.tool} {record.id}" if record is not None else None
 
 
