@@ -126,9 +126,15 @@ def holder_alive(pid: int, since: str) -> bool:
 START_SLACK_SECONDS = 2.0  # /proc gives the boot time in whole seconds and start times in clock ticks
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...); OSError or IndexError where the
+    system does not say."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _process_start(pid: int) -> float | None:
     try:
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        ticks = int(_stat(pid)[19])
         boot = next(
             int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
         )
@@ -159,6 +165,6 @@ def pid_alive(pid: int) -> bool:
 def _state(pid: int) -> str | None:
     """The process state letter from /proc (R, S, D, Z, ...); None where the system does not say."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return _stat(pid)[0]
     except (OSError, IndexError):
         return None

@@ -36,6 +36,12 @@ class StateFacts:
     plan_sha256: str | None = None  # the saved plan file's digest as found on disk (None: missing)
 
 
+def _take_binding(facts: ApprovalFacts | ApplyFacts) -> None:
+    """The preview's binding (a digest of the whole record), taken from `preview` once unless the caller gave it."""
+    if not facts.preview_binding:
+        object.__setattr__(facts, "preview_binding", facts.preview.binding())
+
+
 @dataclass(frozen=True)
 class ApprovalFacts:
     preview: PreviewRecord
@@ -45,13 +51,10 @@ class ApprovalFacts:
     now: float
     requester: str = ""  # the preview's requester as a person (trust-list principal); "" means its name as given
     roles: frozenset[str] = frozenset()  # what the trust list gives the proven approver (policy role rules)
-    # The preview's binding (a digest of the whole record): given by a caller that took it from `preview` already,
-    # else taken here, once.
-    preview_binding: str = ""
+    preview_binding: str = ""  # the preview's binding, given by a caller that took it already (see _take_binding)
 
     def __post_init__(self) -> None:
-        if not self.preview_binding:
-            object.__setattr__(self, "preview_binding", self.preview.binding())
+        _take_binding(self)
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,10 @@ class ApplyFacts:
     used_on_record: Mapping[str, str]  # approval id -> the earlier apply the audit trail shows using it
     state: StateFacts | None = None
     changed_on_record: OperationRecord | None = None  # the first operation the trail shows writing the stack since
-    # The preview's binding (a digest of the whole record): given by a caller that took it from `preview` already,
-    # else taken here, once.
-    preview_binding: str = ""
+    preview_binding: str = ""  # the preview's binding, given by a caller that took it already (see _take_binding)
 
     def __post_init__(self) -> None:
-        if not self.preview_binding:
-            object.__setattr__(self, "preview_binding", self.preview.binding())
+        _take_binding(self)
 
 
 Refusal = DataMcpError | None

@@ -180,21 +180,27 @@ class StackSessions:
         other backends, or a checkpoint this cannot read, are exported by the CLI. Preview and apply read it the
         same way, so their state digests compare like with like (a difference refuses the apply). The CLI keeps the
         stack under the project its work dir's Pulumi.yaml names: under another name than the catalog's, it is asked."""
-        stored = None
-        if self._stored is not None and _project_of(handle) == self.catalog.project:
-            stored = self._stored.deployment(stack)
+        files = self._files(handle)
+        stored = files.deployment(stack) if files is not None else None
         deployment: dict[str, Any] = dict(stored if stored is not None else handle.export_stack().deployment or {})
         ensure_mode(stack, deployment, self.simulated(stack))
         pending = [p.get("resource", {}).get("urn", "?") for p in deployment.get("pending_operations") or []]
         return deployment, pending
+
+    def _files(self, handle: auto.Stack) -> StateFiles | None:
+        """The file backend's checkpoints, when the CLI keeps this stack under the catalog's project (its work dir's
+        Pulumi.yaml names it); None otherwise: then the CLI is asked."""
+        if self._stored is None or _project_of(handle) != self.catalog.project:
+            return None
+        return self._stored
 
     def update_number(self, stack: str, handle: auto.Stack, reported: int) -> int:
         """The update's number: what the backend reports, or (self-managed backends report 0) how many updates the
         stack's history holds, counted in a file backend's folder without a CLI call."""
         if reported:
             return reported
-        direct = self._stored is not None and _project_of(handle) == self.catalog.project
-        counted = self._stored.updates(stack) if self._stored is not None and direct else None
+        files = self._files(handle)
+        counted = files.updates(stack) if files is not None else None
         return counted if counted is not None else len(handle.history())
 
     def run(self, op: OperationContext, stack: str, handle: auto.Stack, fn: Callable[[], T]) -> T:
